@@ -1,0 +1,1 @@
+"""Applications (relying parties) that customers log in to."""

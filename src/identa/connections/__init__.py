@@ -1,0 +1,1 @@
+"""Where identities come from: database, social and enterprise connections."""

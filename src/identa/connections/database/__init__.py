@@ -1,0 +1,1 @@
+"""The database (username/password) connection: password policy and its options."""

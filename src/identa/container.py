@@ -1,0 +1,123 @@
+"""The services of one deployment, built once from its settings and shared by HTTP, CLI, workers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from identa.clients.service import ClientService
+from identa.connections.service import ConnectionService
+from identa.core.clock import Clock
+from identa.db.engine import create_engine, session_factory
+from identa.db.uow import UnitOfWork
+from identa.events.service import EventRecorder
+from identa.flows.account import AccountFlows
+from identa.flows.service import Links, LoginFlows
+from identa.flows.tickets import TicketService
+from identa.identity.passwords import PasswordHasher
+from identa.identity.service import UserService
+from identa.notify.providers import MailProvider, provider_for
+from identa.notify.service import Courier, MailRenderer, Notifier
+from identa.oidc.keys import KeyService
+from identa.sessions.service import SessionService
+from identa.settings import Settings
+from identa.tenants.service import TenantService
+
+
+@dataclass
+class Container:
+    settings: Settings
+    clock: Clock
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    secret_key: str
+    hasher: PasswordHasher
+    tenants: TenantService
+    clients: ClientService
+    connections: ConnectionService
+    users: UserService
+    sso: SessionService
+    tickets: TicketService
+    events: EventRecorder
+    keys: KeyService
+    notifier: Notifier
+    mail_provider: MailProvider
+    courier: Courier
+    flows: LoginFlows
+    account: AccountFlows
+    extras: dict[str, object] = field(default_factory=dict)
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def build_container(
+    settings: Settings,
+    *,
+    renderer: MailRenderer,
+    secret_key: str,
+    clock: Clock | None = None,
+    mail_provider: MailProvider | None = None,
+) -> Container:
+    clock = clock or Clock()
+    engine = create_engine(settings.resolved_database_url, echo=settings.database_echo)
+    sessions = session_factory(engine)
+    cost = settings.password_hash
+    hasher = PasswordHasher(
+        memory_cost_kib=cost.memory_cost_kib,
+        time_cost=cost.time_cost,
+        parallelism=cost.parallelism,
+    )
+    tenants = TenantService(clock)
+    clients = ClientService(clock)
+    connections = ConnectionService(clock)
+    users = UserService(clock, hasher)
+    sso = SessionService(
+        clock,
+        lifetime_seconds=settings.session_lifetime_seconds,
+        idle_seconds=settings.session_idle_seconds,
+    )
+    tickets = TicketService(clock)
+    events = EventRecorder(clock)
+    notifier = Notifier(clock, renderer)
+    provider = mail_provider or provider_for(settings.mail)
+    courier = Courier(clock, sessions, provider, settings.mail.sender)
+    flows = LoginFlows(
+        clock=clock,
+        tenants=tenants,
+        clients=clients,
+        connections=connections,
+        users=users,
+        sessions=sso,
+        tickets=tickets,
+        events=events,
+        notifier=notifier,
+        links=Links(settings.public_url),
+        verification_ttl_seconds=settings.verification_ticket_seconds,
+    )
+    account = AccountFlows(flows, reset_ttl_seconds=settings.reset_ticket_seconds)
+    return Container(
+        settings=settings,
+        clock=clock,
+        engine=engine,
+        sessions=sessions,
+        secret_key=secret_key,
+        hasher=hasher,
+        tenants=tenants,
+        clients=clients,
+        connections=connections,
+        users=users,
+        sso=sso,
+        tickets=tickets,
+        events=events,
+        keys=KeyService(clock),
+        notifier=notifier,
+        mail_provider=provider,
+        courier=courier,
+        flows=flows,
+        account=account,
+    )

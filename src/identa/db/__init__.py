@@ -1,0 +1,1 @@
+"""Storage plumbing: engine, declarative base, unit of work and migrations."""

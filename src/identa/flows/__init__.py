@@ -1,0 +1,1 @@
+"""Login, sign-up, reset and verification as persisted state."""

@@ -1,0 +1,422 @@
+"""Login and sign-up on the hosted pages and the database-connection API.
+
+Each use case records its outcome as a log event in the caller's transaction; the caller commits
+once, whether the outcome was a success or a refusal (a refusal still counts failed attempts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from identa.clients.models import Client
+from identa.clients.service import ClientService
+from identa.connections.models import DEFAULT_DATABASE_CONNECTION, Connection
+from identa.connections.service import (
+    ConnectionService,
+    is_database,
+    password_policy,
+    requires_username,
+    signup_disabled,
+)
+from identa.core import ids
+from identa.core.clock import Clock
+from identa.core.context import RequestContext
+from identa.core.errors import DomainError, InvalidInput
+from identa.events.catalog import LogType
+from identa.events.service import EventRecorder, EventSubject
+from identa.flows.errors import FlowNotFound, SignupDisabled
+from identa.flows.models import LoginFlow
+from identa.flows.tickets import VERIFY_EMAIL, TicketService
+from identa.identity.errors import (
+    TooManyAttempts,
+    UserBlocked,
+    UserExists,
+    UsernameExists,
+    WrongCredentials,
+)
+from identa.identity.models import User
+from identa.identity.service import NewDatabaseUser, UserService
+from identa.notify.service import Notifier
+from identa.sessions.service import IssuedSession, SessionService
+from identa.tenants.service import TenantService, TenantSettings
+
+FLOW_LIFETIME = timedelta(hours=1)
+ACCOUNT_PAGE = "/u/account"
+
+
+@dataclass(frozen=True)
+class Links:
+    """Absolute URLs of the pages e-mails point to."""
+
+    public_url: str
+
+    def verify_email(self, token: str) -> str:
+        return f"{self.public_url}/lo/verify_email?{urlencode({'ticket': token})}"
+
+    def reset_password(self, token: str) -> str:
+        return f"{self.public_url}/lo/reset?{urlencode({'ticket': token})}"
+
+    def page(self, path: str) -> str:
+        return f"{self.public_url}{path}"
+
+
+@dataclass(frozen=True)
+class FlowView:
+    flow: LoginFlow
+    client: Client
+    connection: Connection
+    tenant: TenantSettings
+
+    @property
+    def requires_username(self) -> bool:
+        return requires_username(self.connection)
+
+    @property
+    def signup_allowed(self) -> bool:
+        return not signup_disabled(self.connection)
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    user: User
+    session: IssuedSession
+    redirect_to: str
+
+
+def subject_for(
+    client: Client | None,
+    connection: Connection | None,
+    user: User | None = None,
+    user_name: str | None = None,
+) -> EventSubject:
+    return EventSubject(
+        client_id=client.client_id if client else None,
+        client_name=client.name if client else None,
+        connection=connection.name if connection else None,
+        connection_id=connection.id if connection else None,
+        strategy=connection.strategy if connection else None,
+        user_id=user.user_id if user else None,
+        user_name=(user.email or user.username) if user else user_name,
+    )
+
+
+class LoginFlows:
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        tenants: TenantService,
+        clients: ClientService,
+        connections: ConnectionService,
+        users: UserService,
+        sessions: SessionService,
+        tickets: TicketService,
+        events: EventRecorder,
+        notifier: Notifier,
+        links: Links,
+        verification_ttl_seconds: int,
+    ) -> None:
+        self._clock = clock
+        self.tenants = tenants
+        self.clients = clients
+        self.connections = connections
+        self.users = users
+        self.sessions = sessions
+        self.tickets = tickets
+        self.events = events
+        self.notifier = notifier
+        self.links = links
+        self._verification_ttl = verification_ttl_seconds
+
+    # -- flow state ------------------------------------------------------------------------
+
+    async def default_client(self, db: AsyncSession) -> Client:
+        tenant = await self.tenants.get(db)
+        client_id = tenant.extra.get("default_client_id")
+        if not isinstance(client_id, str):
+            raise FlowNotFound("Identa is not initialised: run `identa init`.")
+        return await self.clients.get(db, client_id)
+
+    async def database_connection_for(
+        self, db: AsyncSession, client: Client, requested: str | None = None
+    ) -> Connection:
+        """The database connection a hosted page uses for this application."""
+        if requested:
+            connection = await self.connections.by_name(db, requested)
+            await self.connections.require_enabled(db, connection, client.client_id)
+            if not is_database(connection):
+                raise InvalidInput(f"{requested} is not a database connection")
+            return connection
+        tenant = await self.tenants.get(db)
+        candidates = await self.connections.for_client(db, client.client_id, strategy="auth0")
+        for preferred in (tenant.default_connection, DEFAULT_DATABASE_CONNECTION):
+            for connection in candidates:
+                if connection.name == preferred:
+                    return connection
+        if candidates:
+            return candidates[0]
+        raise InvalidInput("No database connection is enabled for this application.")
+
+    async def start(
+        self,
+        db: AsyncSession,
+        *,
+        client_id: str | None = None,
+        connection: str | None = None,
+        screen: str = "login",
+        return_to: str | None = None,
+        request: dict[str, Any] | None = None,
+    ) -> LoginFlow:
+        client = (
+            await self.clients.get(db, client_id) if client_id else await self.default_client(db)
+        )
+        database = await self.database_connection_for(db, client, connection)
+        now = self._clock.now()
+        flow = LoginFlow(
+            id=ids.opaque_token(18),
+            client_id=client.client_id,
+            connection=database.name,
+            screen="signup" if screen == "signup" else "login",
+            request=dict(request or {}),
+            return_to=return_to or ACCOUNT_PAGE,
+            created_at=now,
+            expires_at=now + FLOW_LIFETIME,
+            completed_at=None,
+            user_id=None,
+        )
+        db.add(flow)
+        await db.flush()
+        return flow
+
+    async def view(self, db: AsyncSession, flow_id: str | None) -> FlowView:
+        flow = await db.get(LoginFlow, flow_id) if flow_id and len(flow_id) <= 64 else None
+        if flow is None or flow.completed_at is not None or flow.expires_at <= self._clock.now():
+            raise FlowNotFound("This login page has expired. Please start again.")
+        client = await self.clients.get(db, flow.client_id)
+        connection = await self.database_connection_for(db, client, flow.connection)
+        return FlowView(
+            flow=flow, client=client, connection=connection, tenant=await self.tenants.get(db)
+        )
+
+    def _complete(self, view: FlowView, user: User) -> str:
+        view.flow.completed_at = self._clock.now()
+        view.flow.user_id = user.user_id
+        return view.flow.return_to or ACCOUNT_PAGE
+
+    # -- login -----------------------------------------------------------------------------
+
+    async def login(
+        self,
+        db: AsyncSession,
+        view: FlowView,
+        *,
+        identifier: str,
+        password: str,
+        request: RequestContext,
+        previous_session_token: str | None,
+    ) -> LoginOutcome:
+        client, connection = view.client, view.connection
+        try:
+            result = await self.users.authenticate_password(
+                db,
+                connection,
+                identifier,
+                password,
+                ip=request.ip or "unknown",
+                brute_force=view.tenant.brute_force,
+            )
+        except TooManyAttempts as exc:
+            user = await self.users.find(db, exc.user_id) if exc.user_id else None
+            subject = subject_for(client, connection, user, user_name=identifier)
+            if exc.details.get("just_blocked"):
+                self.events.record(
+                    db,
+                    LogType.BLOCKED_ACCOUNT,
+                    subject=subject,
+                    request=request,
+                    description=f"Blocked account: {view.tenant.brute_force.max_attempts} "
+                    "failed login attempts from this IP",
+                    details={"identifier": identifier.strip().lower()},
+                )
+            else:
+                self.events.record(
+                    db,
+                    LogType.FAILED_LOGIN,
+                    subject=subject,
+                    request=request,
+                    description="Too many failed login attempts",
+                    details={"error": {"message": exc.message, "type": "too_many_attempts"}},
+                )
+            raise
+        except WrongCredentials as exc:
+            user = await self.users.find(db, exc.user_id) if exc.user_id else None
+            self.events.record(
+                db,
+                LogType.FAILED_LOGIN_USERNAME
+                if exc.unknown_user
+                else LogType.FAILED_LOGIN_PASSWORD,
+                subject=subject_for(client, connection, user, user_name=identifier),
+                request=request,
+            )
+            raise
+        except UserBlocked as exc:
+            user = await self.users.find(db, exc.user_id) if exc.user_id else None
+            self.events.record(
+                db,
+                LogType.FAILED_LOGIN,
+                subject=subject_for(client, connection, user),
+                request=request,
+                description="user is blocked",
+            )
+            raise
+        return await self._finish_login(db, view, result.user, request, previous_session_token)
+
+    async def _finish_login(
+        self,
+        db: AsyncSession,
+        view: FlowView,
+        user: User,
+        request: RequestContext,
+        previous_session_token: str | None,
+    ) -> LoginOutcome:
+        self.users.record_login(user, request.ip)
+        issued = await self.sessions.start(
+            db,
+            user_id=user.user_id,
+            connection=view.connection.name,
+            ip=request.ip,
+            user_agent=request.user_agent,
+            client_id=view.client.client_id,
+            replaces_token=previous_session_token,
+        )
+        redirect_to = self._complete(view, user)
+        self.events.record(
+            db,
+            LogType.SUCCESS_LOGIN,
+            subject=subject_for(view.client, view.connection, user),
+            request=request,
+            details={
+                "session_id": issued.session.id,
+                "stats": {"loginsCount": user.logins_count},
+                "prompts": [{"name": "login", "connection": view.connection.name}],
+            },
+        )
+        return LoginOutcome(user=user, session=issued, redirect_to=redirect_to)
+
+    # -- sign-up ---------------------------------------------------------------------------
+
+    async def register(
+        self,
+        db: AsyncSession,
+        *,
+        client: Client,
+        connection: Connection,
+        new: NewDatabaseUser,
+        request: RequestContext,
+        tenant: TenantSettings | None = None,
+    ) -> User:
+        """Creates a database user, queues the verification e-mail, records ss or fs.
+
+        On a refusal the unit of work is rolled back to a clean state before `fs` is
+        recorded, so a failed sign-up leaves nothing but its log event.
+        """
+        tenant = tenant or await self.tenants.get(db)
+        body = {
+            "email": new.email,
+            "username": new.username,
+            "connection": connection.name,
+            "client_id": client.client_id,
+            "user_metadata": new.user_metadata or None,
+        }
+        body = {k: v for k, v in body.items() if v is not None}
+        # Taken now: after a rollback the ORM objects are expired and must not be touched.
+        failed_subject = subject_for(client, connection, user_name=new.email)
+        try:
+            if signup_disabled(connection):
+                raise SignupDisabled("Public signup is disabled for this connection.")
+            user = await self.users.create_database_user(
+                db,
+                connection,
+                new,
+                policy=password_policy(connection, tenant.default_password_policy),
+            )
+        except (UserExists, UsernameExists, DomainError) as exc:
+            if isinstance(exc, UserExists | UsernameExists):
+                await db.rollback()
+            self.events.record(
+                db,
+                LogType.FAILED_SIGNUP,
+                subject=failed_subject,
+                request=request,
+                description=exc.message,
+                details={"body": body, "error": {"code": exc.code, "message": exc.message}},
+            )
+            raise
+        self.events.record(
+            db,
+            LogType.SUCCESS_SIGNUP,
+            subject=subject_for(client, connection, user),
+            request=request,
+            details={"body": body},
+        )
+        if not user.email_verified:
+            await self.send_verification(db, user, client=client, tenant=tenant)
+        return user
+
+    async def signup(
+        self,
+        db: AsyncSession,
+        view: FlowView,
+        *,
+        new: NewDatabaseUser,
+        request: RequestContext,
+        previous_session_token: str | None,
+    ) -> LoginOutcome:
+        user = await self.register(
+            db,
+            client=view.client,
+            connection=view.connection,
+            new=new,
+            request=request,
+            tenant=view.tenant,
+        )
+        return await self._finish_login(db, view, user, request, previous_session_token)
+
+    async def send_verification(
+        self,
+        db: AsyncSession,
+        user: User,
+        *,
+        client: Client | None,
+        tenant: TenantSettings | None = None,
+    ) -> None:
+        if not user.email:
+            raise InvalidInput("This account has no email address.")
+        tenant = tenant or await self.tenants.get(db)
+        issued = await self.tickets.issue(
+            db,
+            purpose=VERIFY_EMAIL,
+            user_id=user.user_id,
+            ttl_seconds=self._verification_ttl,
+            client_id=client.client_id if client else None,
+        )
+        self.notifier.enqueue(
+            db,
+            template="verify_email",
+            recipient=user.email,
+            context={
+                "link": self.links.verify_email(issued.token),
+                "user": {"email": user.email, "name": user.name, "nickname": user.nickname},
+                "application": client.name if client else tenant.friendly_name,
+                "tenant": {
+                    "friendly_name": tenant.friendly_name,
+                    "support_email": tenant.support_email,
+                },
+                "ttl_hours": self._verification_ttl // 3600,
+            },
+        )

@@ -1,0 +1,1 @@
+"""Auth0's Authentication API endpoints."""

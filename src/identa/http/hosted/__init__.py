@@ -1,0 +1,1 @@
+"""Hosted pages: login, sign-up, password reset, e-mail verification, account."""

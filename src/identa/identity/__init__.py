@@ -1,0 +1,1 @@
+"""Customers: the normalized profile, identities, credentials and blocking."""

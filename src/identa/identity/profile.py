@@ -1,0 +1,113 @@
+"""The normalized user profile: Auth0's JSON shape and its metadata merge rules."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from typing import Any
+
+from identa.core.clock import iso
+from identa.core.errors import InvalidInput
+from identa.identity.models import Identity, User
+
+RESERVED_APP_METADATA_KEYS = frozenset(
+    {
+        "__tenant", "_id", "blocked", "clientID", "created_at", "email_verified", "email",
+        "globalClientID", "global_client_id", "identities", "lastIP", "lastLogin", "loginsCount",
+        "metadata", "multifactor_last_modified", "multifactor", "updated_at", "user_id",
+    }
+)  # fmt: skip
+
+
+def gravatar_url(email: str | None, nickname: str | None) -> str:
+    """Auth0's default picture: a Gravatar for the e-mail, falling back to initials."""
+    digest = hashlib.md5((email or "").strip().lower().encode(), usedforsecurity=False).hexdigest()
+    initials = (nickname or email or "u")[:2].lower()
+    fallback = f"https%3A%2F%2Fcdn.auth0.com%2Favatars%2F{initials}.png"
+    return f"https://s.gravatar.com/avatar/{digest}?s=480&r=pg&d={fallback}"
+
+
+def identity_to_dict(identity: Identity, *, primary: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "connection": identity.connection_name,
+        "provider": identity.provider,
+        "user_id": identity.provider_user_id,
+        "isSocial": identity.is_social,
+    }
+    if not primary and identity.profile_data:
+        out["profileData"] = copy.deepcopy(identity.profile_data)
+    return out
+
+
+def user_to_dict(user: User) -> dict[str, Any]:
+    """Auth0's user object; unset attributes are left out, as Auth0 does."""
+    out: dict[str, Any] = {
+        "user_id": user.user_id,
+        "email": user.email,
+        "email_verified": user.email_verified,
+        "username": user.username,
+        "phone_number": user.phone_number,
+        "phone_verified": user.phone_verified if user.phone_number else None,
+        "name": user.name,
+        "given_name": user.given_name,
+        "family_name": user.family_name,
+        "nickname": user.nickname,
+        "picture": user.picture,
+        "created_at": iso(user.created_at),
+        "updated_at": iso(user.updated_at),
+        "identities": [
+            identity_to_dict(identity, primary=index == 0)
+            for index, identity in enumerate(user.identities)
+        ],
+        "user_metadata": copy.deepcopy(user.user_metadata or {}),
+        "app_metadata": copy.deepcopy(user.app_metadata or {}),
+        "last_login": iso(user.last_login),
+        "last_ip": user.last_ip,
+        "logins_count": user.logins_count,
+        "last_password_reset": iso(user.last_password_reset),
+        "blocked": user.blocked,
+    }
+    for key, value in (user.extra or {}).items():
+        out.setdefault(key, copy.deepcopy(value))
+    return {key: value for key, value in out.items() if value is not None}
+
+
+def validate_metadata(value: Any, field: str) -> dict[str, Any]:
+    """Metadata must be an object whose keys contain neither '.' nor '$' at any depth."""
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{field} must be an object", field=field)
+    _check_keys(value, field)
+    if field == "app_metadata":
+        reserved = sorted(RESERVED_APP_METADATA_KEYS.intersection(value))
+        if reserved:
+            raise InvalidInput(
+                f"app_metadata may not contain the reserved key(s): {', '.join(reserved)}",
+                field=field,
+            )
+    return value
+
+
+def _check_keys(value: Any, path: str) -> None:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if not isinstance(key, str) or "." in key or "$" in key:
+                raise InvalidInput(
+                    f'{path}: field names may not contain "." or "$" ({key!r})', field=path
+                )
+            _check_keys(inner, f"{path}.{key}")
+    elif isinstance(value, list):
+        for inner in value:
+            _check_keys(inner, path)
+
+
+def merge_metadata(current: dict[str, Any] | None, patch: dict[str, Any]) -> dict[str, Any]:
+    """Auth0's rule: merge at the first level; null deletes a key; `{}` clears everything."""
+    if patch == {}:
+        return {}
+    merged = copy.deepcopy(current or {})
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged

@@ -1,0 +1,428 @@
+"""Use cases on customers: create database users, check passwords, change profiles and passwords.
+
+Everything happens inside the caller's unit of work; nothing here commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from identa.connections.database.policy import PasswordPolicy
+from identa.connections.models import Connection
+from identa.connections.service import requires_username
+from identa.core import ids
+from identa.core.clock import Clock
+from identa.core.errors import InvalidInput
+from identa.identity.bruteforce import BruteForceGuard, ip_allowed
+from identa.identity.errors import (
+    PasswordPolicyError,
+    TooManyAttempts,
+    UserBlocked,
+    UserExists,
+    UsernameExists,
+    UserNotFound,
+    WrongCredentials,
+    WrongCurrentPassword,
+)
+from identa.identity.models import Identity, PasswordCredential, User
+from identa.identity.passwords import PasswordHasher
+from identa.identity.profile import gravatar_url, merge_metadata, validate_metadata
+from identa.identity.store import UserStore
+from identa.identity.validation import check_password_size, normalize_email, normalize_username
+from identa.tenants.service import BruteForceSettings
+
+PROFILE_LIMITS = {"name": 300, "given_name": 150, "family_name": 150, "nickname": 300}
+PICTURE_MAX = 2048
+
+
+@dataclass(frozen=True)
+class NewDatabaseUser:
+    email: str
+    password: str | None
+    username: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    name: str | None = None
+    nickname: str | None = None
+    picture: str | None = None
+    phone_number: str | None = None
+    user_metadata: dict[str, Any] | None = None
+    app_metadata: dict[str, Any] | None = None
+    email_verified: bool = False
+    blocked: bool = False
+    user_id: str | None = None
+    password_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    user: User
+    credential: PasswordCredential
+
+
+def clean_profile(changes: dict[str, Any]) -> dict[str, Any]:
+    """Checks root profile attributes against Auth0's lengths; empty strings unset."""
+    out: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key in PROFILE_LIMITS:
+            if value is None or (isinstance(value, str) and not value.strip()):
+                out[key] = None
+                continue
+            if not isinstance(value, str):
+                raise InvalidInput(f"{key} must be a string", field=key)
+            value = value.strip()
+            if len(value) > PROFILE_LIMITS[key]:
+                raise InvalidInput(
+                    f"{key} must be at most {PROFILE_LIMITS[key]} characters", field=key
+                )
+            out[key] = value
+        elif key == "picture":
+            if value is None or (isinstance(value, str) and not value.strip()):
+                out[key] = None
+                continue
+            if not isinstance(value, str) or not value.strip().startswith(("https://", "http://")):
+                raise InvalidInput("picture must be an http(s) URL", field=key)
+            if len(value) > PICTURE_MAX:
+                raise InvalidInput(f"picture must be at most {PICTURE_MAX} characters", field=key)
+            out[key] = value.strip()
+        else:
+            raise InvalidInput(f"unknown profile attribute: {key}", field=key)
+    return out
+
+
+class UserService:
+    def __init__(self, clock: Clock, hasher: PasswordHasher) -> None:
+        self._clock = clock
+        self._hasher = hasher
+        self._guard = BruteForceGuard()
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    async def get(self, session: AsyncSession, user_id: str) -> User:
+        user = await UserStore(session).get(user_id)
+        if user is None:
+            raise UserNotFound("The user does not exist.", user_id=user_id)
+        return user
+
+    async def find(self, session: AsyncSession, user_id: str) -> User | None:
+        return await UserStore(session).get(user_id)
+
+    async def by_email(self, session: AsyncSession, email: str) -> list[User]:
+        return await UserStore(session).by_email(email)
+
+    async def credential_for_login(
+        self, session: AsyncSession, connection: Connection, identifier: str
+    ) -> PasswordCredential | None:
+        store = UserStore(session)
+        key = identifier.strip().lower()
+        if "@" in key:
+            credential = await store.credential_by_email(connection.id, key)
+            if credential is not None:
+                return credential
+        return await store.credential_by_username(connection.id, key)
+
+    async def database_credential(
+        self, session: AsyncSession, user: User
+    ) -> PasswordCredential | None:
+        credentials = await UserStore(session).credentials_of(user.user_id)
+        return credentials[0] if credentials else None
+
+    # -- creation --------------------------------------------------------------------------
+
+    async def create_database_user(
+        self,
+        session: AsyncSession,
+        connection: Connection,
+        new: NewDatabaseUser,
+        *,
+        policy: PasswordPolicy,
+    ) -> User:
+        email = normalize_email(new.email)
+        username: str | None = None
+        if new.username:
+            username = normalize_username(new.username, **_username_bounds(connection))
+        elif requires_username(connection):
+            raise InvalidInput("Username is required.", field="username")
+        if new.password is not None:
+            check_password_size(new.password)
+            self.check_policy(policy, new.password)
+        profile = clean_profile(
+            {
+                key: value
+                for key, value in (
+                    ("given_name", new.given_name),
+                    ("family_name", new.family_name),
+                    ("name", new.name),
+                    ("nickname", new.nickname),
+                    ("picture", new.picture),
+                )
+                if value is not None
+            }
+        )
+        user_metadata = validate_metadata(new.user_metadata or {}, "user_metadata")
+        app_metadata = validate_metadata(new.app_metadata or {}, "app_metadata")
+
+        store = UserStore(session)
+        if await store.credential_by_email(connection.id, email) is not None:
+            raise UserExists("The user already exists.")
+        if username and await store.credential_by_username(connection.id, username) is not None:
+            raise UsernameExists("The username provided is in use already.")
+
+        password_hash = new.password_hash
+        if new.password is not None:
+            password_hash = await self._hasher.hash(new.password)
+        now = self._clock.now()
+        local_id = new.user_id.removeprefix("auth0|") if new.user_id else ids.database_user_id()
+        nickname = profile.get("nickname") or email.split("@", 1)[0]
+        user = User(
+            user_id=f"auth0|{local_id}",
+            email=email,
+            email_verified=new.email_verified,
+            username=username,
+            phone_number=new.phone_number,
+            phone_verified=False,
+            name=profile.get("name") or email,
+            given_name=profile.get("given_name"),
+            family_name=profile.get("family_name"),
+            nickname=nickname,
+            picture=profile.get("picture") or gravatar_url(email, nickname),
+            created_at=now,
+            updated_at=now,
+            last_login=None,
+            last_ip=None,
+            logins_count=0,
+            blocked=new.blocked,
+            user_metadata=user_metadata,
+            app_metadata=app_metadata,
+            extra={},
+        )
+        identity = Identity(
+            connection_id=connection.id,
+            connection_name=connection.name,
+            provider="auth0",
+            provider_user_id=local_id,
+            is_social=False,
+            position=0,
+            profile_data=None,
+            created_at=now,
+        )
+        user.identities.append(identity)
+        store.add(user)
+        try:
+            await session.flush()
+            store.add(
+                PasswordCredential(
+                    identity_id=identity.id,
+                    user_id=user.user_id,
+                    connection_id=connection.id,
+                    email_key=email,
+                    username_key=username,
+                    password_hash=password_hash,
+                    password_changed_at=now if password_hash else None,
+                )
+            )
+            await session.flush()
+        except IntegrityError as exc:
+            # A concurrent sign-up won the race; the unit of work must be rolled back.
+            if username and "username" in str(exc.orig).lower():
+                raise UsernameExists("The username provided is in use already.") from exc
+            raise UserExists("The user already exists.") from exc
+        return user
+
+    def check_policy(self, policy: PasswordPolicy, password: str) -> None:
+        report = policy.check(password)
+        if not report.verified:
+            raise PasswordPolicyError(
+                "PasswordStrengthError: Password is too weak",
+                report.as_description(),
+                report.human_messages(),
+            )
+
+    # -- authentication --------------------------------------------------------------------
+
+    async def authenticate_password(
+        self,
+        session: AsyncSession,
+        connection: Connection,
+        identifier: str,
+        password: str,
+        *,
+        ip: str,
+        brute_force: BruteForceSettings,
+    ) -> Authenticated:
+        """Checks a password; on failure counts it against the (identifier, IP) pair.
+
+        Raises WrongCredentials, TooManyAttempts (the pair is blocked; `just_blocked` on the
+        error's details when this attempt caused it) or UserBlocked.
+        """
+        check_password_size(password)
+        key = identifier.strip().lower()
+        protect = (
+            brute_force.enabled
+            and bool((connection.options or {}).get("brute_force_protection", True))
+            and not ip_allowed(ip, brute_force.allowlist)
+        )
+        if protect and await self._guard.is_blocked(session, connection.id, key, ip):
+            credential = await self.credential_for_login(session, connection, key)
+            raise TooManyAttempts(user_id=credential.user_id if credential else None)
+
+        credential = await self.credential_for_login(session, connection, key)
+        result = await self._hasher.verify(
+            credential.password_hash if credential else None, password
+        )
+        if credential is None or not result.ok:
+            user_id = credential.user_id if credential else None
+            if protect:
+                blocked_now = await self._guard.register_failure(
+                    session,
+                    connection_id=connection.id,
+                    identifier=key,
+                    ip=ip,
+                    user_id=user_id,
+                    max_attempts=brute_force.max_attempts,
+                    now=self._clock.now(),
+                )
+                if blocked_now:
+                    error = TooManyAttempts(user_id=user_id)
+                    error.details["just_blocked"] = True
+                    raise error
+            raise WrongCredentials(unknown_user=credential is None, user_id=user_id)
+
+        user = await self.get(session, credential.user_id)
+        if user.blocked:
+            raise UserBlocked(user_id=user.user_id)
+        if result.needs_rehash:
+            credential.password_hash = await self._hasher.hash(password)
+        if protect:
+            await self._guard.reset_pair(session, connection.id, key, ip)
+        return Authenticated(user=user, credential=credential)
+
+    async def burn_password_time(self, password: str) -> None:
+        await self._hasher.burn(password)
+
+    def record_login(self, user: User, ip: str | None) -> None:
+        now = self._clock.now()
+        user.last_login = now
+        user.last_ip = ip
+        user.logins_count = (user.logins_count or 0) + 1
+        user.updated_at = now
+
+    # -- changes ---------------------------------------------------------------------------
+
+    async def change_password(
+        self,
+        session: AsyncSession,
+        user: User,
+        new_password: str,
+        *,
+        policy: PasswordPolicy,
+        current_password: str | None = None,
+    ) -> PasswordCredential:
+        check_password_size(new_password)
+        credential = await self.database_credential(session, user)
+        if credential is None:
+            raise InvalidInput("This account has no password to change.")
+        if current_password is not None:
+            check_password_size(current_password)
+            verified = await self._hasher.verify(credential.password_hash, current_password)
+            if not verified.ok:
+                raise WrongCurrentPassword("The current password is not correct.")
+        self.check_policy(policy, new_password)
+        now = self._clock.now()
+        credential.password_hash = await self._hasher.hash(new_password)
+        credential.password_changed_at = now
+        user.last_password_reset = now
+        user.updated_at = now
+        await session.flush()
+        return credential
+
+    async def update_profile(
+        self, session: AsyncSession, user: User, changes: dict[str, Any]
+    ) -> User:
+        for key, value in clean_profile(changes).items():
+            setattr(user, key, value)
+        user.updated_at = self._clock.now()
+        await session.flush()
+        return user
+
+    async def patch_metadata(
+        self,
+        session: AsyncSession,
+        user: User,
+        *,
+        user_metadata: dict[str, Any] | None = None,
+        app_metadata: dict[str, Any] | None = None,
+    ) -> User:
+        if user_metadata is not None:
+            user.user_metadata = merge_metadata(
+                user.user_metadata, validate_metadata(user_metadata, "user_metadata")
+            )
+        if app_metadata is not None:
+            user.app_metadata = merge_metadata(
+                user.app_metadata, validate_metadata(app_metadata, "app_metadata")
+            )
+        user.updated_at = self._clock.now()
+        await session.flush()
+        return user
+
+    async def mark_email_verified(self, session: AsyncSession, user: User) -> None:
+        user.email_verified = True
+        user.updated_at = self._clock.now()
+        await session.flush()
+
+    async def set_blocked(self, session: AsyncSession, user: User, blocked: bool) -> None:
+        user.blocked = blocked
+        user.updated_at = self._clock.now()
+        await session.flush()
+
+    # -- brute-force blocks ----------------------------------------------------------------
+
+    async def login_identifiers(self, session: AsyncSession, user: User) -> list[str]:
+        identifiers = {user.email.lower()} if user.email else set()
+        for credential in await UserStore(session).credentials_of(user.user_id):
+            if credential.email_key:
+                identifiers.add(credential.email_key)
+            if credential.username_key:
+                identifiers.add(credential.username_key)
+        return sorted(identifiers)
+
+    async def brute_force_blocks(self, session: AsyncSession, user: User) -> list[dict[str, str]]:
+        identifiers = await self.login_identifiers(session, user)
+        rows = await self._guard.blocks_for(session, identifiers=identifiers, user_id=user.user_id)
+        connection_names = {i.connection_id: i.connection_name for i in user.identities}
+        return [
+            {
+                "identifier": row.identifier,
+                "ip": row.ip,
+                "connection": connection_names.get(row.connection_id, row.connection_id),
+            }
+            for row in rows
+        ]
+
+    async def release_brute_force(self, session: AsyncSession, user: User) -> int:
+        identifiers = await self.login_identifiers(session, user)
+        return await self._guard.release(session, identifiers=identifiers, user_id=user.user_id)
+
+    async def release_brute_force_identifier(self, session: AsyncSession, identifier: str) -> int:
+        return await self._guard.release(session, identifiers=[identifier.strip().lower()])
+
+    async def delete(self, session: AsyncSession, user: User) -> None:
+        await UserStore(session).delete(user)
+        await session.flush()
+
+
+def _username_bounds(connection: Connection) -> dict[str, int]:
+    validation = (connection.options or {}).get("validation") or {}
+    bounds = validation.get("username") if isinstance(validation, dict) else None
+    if not isinstance(bounds, dict):
+        return {}
+    out: dict[str, int] = {}
+    if isinstance(bounds.get("min"), int):
+        out["min_length"] = bounds["min"]
+    if isinstance(bounds.get("max"), int):
+        out["max_length"] = bounds["max"]
+    return out

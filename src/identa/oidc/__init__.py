@@ -1,0 +1,1 @@
+"""Framework-free OAuth 2.0 / OpenID Connect core."""

@@ -1,0 +1,27 @@
+"""Every mapped table, imported in one place so migrations and tests see the whole schema."""
+
+from identa.clients import models as clients_models
+from identa.connections import models as connections_models
+from identa.db.base import Base
+from identa.events import models as events_models
+from identa.flows import models as flows_models
+from identa.identity import models as identity_models
+from identa.notify import models as notify_models
+from identa.oidc import models as oidc_models
+from identa.sessions import models as sessions_models
+from identa.tenants import models as tenants_models
+
+metadata = Base.metadata
+
+__all__ = [
+    "clients_models",
+    "connections_models",
+    "events_models",
+    "flows_models",
+    "identity_models",
+    "metadata",
+    "notify_models",
+    "oidc_models",
+    "sessions_models",
+    "tenants_models",
+]

@@ -1,0 +1,146 @@
+"""Typed settings for one Identa deployment, read once from the environment (prefix IDENTA_).
+
+Every secret setting may also be given as a file: IDENTA_<NAME>_FILE=/path reads the value from it.
+Settings are built once in the composition root and passed down; nothing imports a global.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+ENV_PREFIX = "IDENTA_"
+
+
+class PasswordHashSettings(BaseModel):
+    """argon2id cost. The defaults are OWASP's: 19 MiB, 2 iterations, 1 lane."""
+
+    memory_cost_kib: int = Field(default=19456, ge=8, le=4_194_304)
+    time_cost: int = Field(default=2, ge=1, le=64)
+    parallelism: int = Field(default=1, ge=1, le=64)
+
+
+class MailSettings(BaseModel):
+    """Where e-mail goes. `console` writes each message to the log; `smtp` sends it."""
+
+    provider: Literal["console", "smtp", "none"] = "console"
+    sender: str = "Identa <no-reply@identa.local>"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_timeout_seconds: float = 10.0
+
+
+class FileSecretsSource(PydanticBaseSettingsSource):
+    """Reads IDENTA_<NAME>_FILE (and IDENTA_<GROUP>__<NAME>_FILE) for settings given as files."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        path = os.environ.get(f"{ENV_PREFIX}{field_name.upper()}_FILE")
+        if path:
+            return Path(path).read_text(encoding="utf-8").strip(), field_name, False
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name, field in self.settings_cls.model_fields.items():
+            value, key, _ = self.get_field_value(field, name)
+            if value is not None:
+                values[key] = value
+        nested: dict[str, dict[str, str]] = {}
+        marker = "_FILE"
+        for env_name, path in os.environ.items():
+            if not (env_name.startswith(ENV_PREFIX) and env_name.endswith(marker)):
+                continue
+            inner = env_name[len(ENV_PREFIX) : -len(marker)].lower()
+            if "__" in inner:
+                group, _, key = inner.partition("__")
+                nested.setdefault(group, {})[key] = Path(path).read_text(encoding="utf-8").strip()
+        for group, items in nested.items():
+            values.setdefault(group, {}).update(items)
+        return values
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    data_dir: Path = Path("./.identa")
+    database_url: str | None = None
+    public_url: str = "http://127.0.0.1:3000"
+    secret_key: SecretStr | None = None
+    environment: Literal["development", "production", "test"] = "development"
+    log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    session_lifetime_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    session_idle_seconds: int = Field(default=3 * 24 * 3600, ge=60)
+    verification_ticket_seconds: int = Field(default=5 * 24 * 3600, ge=60)
+    reset_ticket_seconds: int = Field(default=24 * 3600, ge=60)
+    password_hash: PasswordHashSettings = PasswordHashSettings()
+    mail: MailSettings = MailSettings()
+    bootstrap_client_id: str | None = None
+    bootstrap_client_secret: SecretStr | None = None
+    trust_forwarded_headers: bool = False
+    database_echo: bool = False
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        assert isinstance(env_settings, EnvSettingsSource)
+        return (init_settings, env_settings, FileSecretsSource(settings_cls))
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_absolute(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("IDENTA_PUBLIC_URL must be an absolute http(s) URL")
+        return value.rstrip("/")
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'identa.db').resolve()}"
+
+    @property
+    def issuer(self) -> str:
+        """The OIDC issuer: the public URL with a trailing slash, as Auth0 publishes it."""
+        return self.public_url + "/"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return urlsplit(self.public_url).scheme == "https"
+
+    @property
+    def listen_host(self) -> str:
+        return urlsplit(self.public_url).hostname or "127.0.0.1"
+
+    @property
+    def listen_port(self) -> int:
+        parts = urlsplit(self.public_url)
+        if parts.port:
+            return parts.port
+        return 443 if parts.scheme == "https" else 80

@@ -1,0 +1,1 @@
+"""Tenant-wide settings: one tenant per deployment."""
