@@ -39,10 +39,11 @@ def ensure_secret_key(data_dir: Path) -> str:
     return value
 
 
-async def initialise(container: Container) -> InitReport:
+async def initialise(container: Container, *, migrate: bool = True) -> InitReport:
     settings = container.settings
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    await upgrade_async(settings.resolved_database_url)
+    if migrate:
+        await upgrade_async(settings.resolved_database_url)
     created: list[str] = []
     bootstrap_path = settings.data_dir / BOOTSTRAP_FILE
     saved: dict[str, str] = {}

@@ -31,6 +31,11 @@ class EventSubject:
     user_name: str | None = None
 
 
+def _clip(value: str | None, limit: int) -> str | None:
+    # Log fields echo what a client sent; an over-long value must not make the insert fail.
+    return value[:limit] if value is not None else None
+
+
 def log_event_to_dict(event: LogEvent) -> dict[str, Any]:
     """Auth0's Log object."""
     out: dict[str, Any] = {
@@ -74,17 +79,17 @@ class EventRecorder:
             date=self._clock.now(),
             type=type_.value,
             description=description or DESCRIPTIONS[type_],
-            client_id=subject.client_id,
-            client_name=subject.client_name,
-            connection=subject.connection,
-            connection_id=subject.connection_id,
-            strategy=subject.strategy,
+            client_id=_clip(subject.client_id, 64),
+            client_name=_clip(subject.client_name, 255),
+            connection=_clip(subject.connection, 128),
+            connection_id=_clip(subject.connection_id, 32),
+            strategy=_clip(subject.strategy, 64),
             strategy_type=strategy_type(subject.strategy),
-            user_id=subject.user_id,
-            user_name=subject.user_name,
-            ip=request.ip,
+            user_id=_clip(subject.user_id, 255),
+            user_name=_clip(subject.user_name, 254),
+            ip=_clip(request.ip, 64),
             user_agent=request.user_agent,
-            hostname=request.hostname,
+            hostname=_clip(request.hostname, 255),
             details=details or {},
         )
         message = OutboxMessage(

@@ -32,7 +32,12 @@ from identa.identity.models import Identity, PasswordCredential, User
 from identa.identity.passwords import PasswordHasher
 from identa.identity.profile import gravatar_url, merge_metadata, validate_metadata
 from identa.identity.store import UserStore
-from identa.identity.validation import check_password_size, normalize_email, normalize_username
+from identa.identity.validation import (
+    MAX_EMAIL_LENGTH,
+    check_password_size,
+    normalize_email,
+    normalize_username,
+)
 from identa.tenants.service import BruteForceSettings
 
 PROFILE_LIMITS = {"name": 300, "given_name": 150, "family_name": 150, "nickname": 300}
@@ -261,6 +266,8 @@ class UserService:
         """
         check_password_size(password)
         key = identifier.strip().lower()
+        if len(key) > MAX_EMAIL_LENGTH:
+            raise InvalidInput("Email or username is too long.", field="username")
         protect = (
             brute_force.enabled
             and bool((connection.options or {}).get("brute_force_protection", True))

@@ -1,0 +1,375 @@
+"""Peers: the real server, started as `identa serve` in a subprocess, driven by real clients.
+
+`live_server` starts one server per test module on a free port with its own data directory, and
+reads the e-mails it sends from its JSON log (the console mail provider). With
+IDENTA_TEST_DATABASE=postgresql the server gets a fresh PostgreSQL database on the server at
+IDENTA_TEST_POSTGRES_URL, dropped afterwards. Browser tests need Debian's chromium at
+/usr/bin/chromium; without it they skip, unless IDENTA_REQUIRE_SERVICES=1, in which case they fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, NoReturn
+
+import asyncpg
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+from sqlalchemy.engine import make_url
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+DATABASE_CONNECTION = "Username-Password-Authentication"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "IDENTA_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+READY_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+_LINK = re.compile(r"https?://[^\s<>\"']+")
+
+
+def require_services() -> bool:
+    return os.environ.get("IDENTA_REQUIRE_SERVICES") == "1"
+
+
+def skip_or_fail(reason: str) -> NoReturn:
+    if require_services():
+        pytest.fail(f"{reason} (IDENTA_REQUIRE_SERVICES=1 turns this skip into a failure)")
+    pytest.skip(reason)
+
+
+def database_kind() -> str:
+    return os.environ.get("IDENTA_TEST_DATABASE", "sqlite").lower()
+
+
+def unique_email(prefix: str = "peer") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}@example.com"
+
+
+# -- PostgreSQL --------------------------------------------------------------------------------
+
+
+def _asyncpg_dsn(url: str) -> str:
+    """The same server and database as a plain libpq URL, for asyncpg."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _admin(statement: str) -> None:
+    connection = await asyncpg.connect(_asyncpg_dsn(POSTGRES_ADMIN_URL), timeout=10)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@dataclass
+class PostgresDatabase:
+    name: str
+
+    @property
+    def url(self) -> str:
+        return (
+            make_url(POSTGRES_ADMIN_URL)
+            .set(database=self.name)
+            .render_as_string(hide_password=False)
+        )
+
+    @classmethod
+    def create(cls) -> PostgresDatabase:
+        name = f"identa_peer_{uuid.uuid4().hex[:12]}"
+        try:
+            asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+        except (OSError, asyncpg.PostgresError) as exc:
+            skip_or_fail(
+                f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {type(exc).__name__}: {exc}"
+            )
+        return cls(name)
+
+    def drop(self) -> None:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+
+
+# -- the server --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SentMail:
+    """One e-mail as the console provider logged it."""
+
+    to: str
+    subject: str
+    text: str
+
+    @property
+    def links(self) -> list[str]:
+        return _LINK.findall(self.text)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def identa_command() -> list[str]:
+    script = Path(sys.executable).with_name("identa")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("identa")
+    if found is None:
+        pytest.fail("the `identa` console script is not installed next to this Python")
+    return [found]
+
+
+@dataclass
+class LiveServer:
+    """A running `identa serve`, its data directory, log and the ids `identa init` reported."""
+
+    url: str
+    port: int
+    data_dir: Path
+    log_path: Path
+    env: dict[str, str]
+    database_url: str | None = None
+    default_client_id: str = ""
+    management_client_id: str = ""
+    process: subprocess.Popen[bytes] | None = None
+    _claimed: set[int] = field(default_factory=set)
+    _log_handle: IO[bytes] | None = None
+
+    @property
+    def host(self) -> str:
+        """`127.0.0.1:PORT`: what Auth0's SDKs call the domain."""
+        return f"127.0.0.1:{self.port}"
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def initialise(self) -> None:
+        """`identa init --json`: migrations, default application and connection; keeps the ids."""
+        done = subprocess.run(
+            [*identa_command(), "init", "--json"],
+            env=self.env,
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+        if done.returncode != 0:
+            pytest.fail(
+                f"`identa init --json` failed with exit code {done.returncode}:\n"
+                f"{done.stderr.decode(errors='replace')[-4000:]}"
+            )
+        report: dict[str, Any] = json.loads(done.stdout.decode().strip().splitlines()[-1])
+        self.default_client_id = str(report["default_client_id"])
+        self.management_client_id = str(report["client_id"])
+
+    def start(self) -> None:
+        self._log_handle = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [*identa_command(), "serve"],
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_handle,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + READY_TIMEOUT
+        with httpx.Client(timeout=2.0) as client:
+            while True:
+                code = self.process.poll()
+                if code is not None:
+                    self.stop()
+                    pytest.fail(
+                        f"`identa serve` exited with code {code} before it was ready; "
+                        f"log tail:\n{self.log_tail()}"
+                    )
+                try:
+                    if client.get(f"{self.url}/readyz").status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    self.stop()
+                    pytest.fail(
+                        f"`identa serve` did not answer 200 on {self.url}/readyz within "
+                        f"{READY_TIMEOUT:.0f} s; log tail:\n{self.log_tail()}"
+                    )
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        process = self.process
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=STOP_TIMEOUT)
+        if self._log_handle is not None:
+            self._log_handle.close()
+            self._log_handle = None
+
+    def assert_running(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            pytest.fail(f"`identa serve` is not running; log tail:\n{self.log_tail()}")
+
+    # -- the log -----------------------------------------------------------------------------
+
+    def log_lines(self) -> list[str]:
+        if not self.log_path.exists():
+            return []
+        return self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_lines()[-lines:]) or "(the log is empty)"
+
+    def log_records(self) -> list[dict[str, Any]]:
+        """Every JSON object in the log; other lines (the start-up banner) are skipped."""
+        records: list[dict[str, Any]] = []
+        for line in self.log_lines():
+            if not line.startswith("{"):
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a line still being written
+            if isinstance(record, dict):
+                records.append(record)
+        return records
+
+    def mails(self) -> list[SentMail]:
+        """The e-mails sent so far, oldest first."""
+        return [
+            SentMail(
+                to=str(record.get("mail_to", "")),
+                subject=str(record.get("mail_subject", "")),
+                text=str(record.get("mail_text", "")),
+            )
+            for record in self.log_records()
+            if record.get("logger") == "identa.mail" and "mail_to" in record
+        ]
+
+    def wait_for_mail(self, to: str, subject_contains: str, timeout: float = 10.0) -> str:
+        """The link in the oldest e-mail to `to` with that subject not returned before."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for index, mail in enumerate(self.mails()):
+                if (
+                    index not in self._claimed
+                    and mail.to.casefold() == to.casefold()
+                    and subject_contains.casefold() in mail.subject.casefold()
+                ):
+                    links = [link for link in mail.links if link.startswith(self.url)]
+                    assert links, f"no link to {self.url} in the e-mail:\n{mail.text}"
+                    self._claimed.add(index)
+                    return links[0]
+            if time.monotonic() > deadline:
+                sent = "\n".join(f"  {m.to}: {m.subject}" for m in self.mails()) or "  (none)"
+                raise AssertionError(
+                    f"no e-mail to {to} with {subject_contains!r} in its subject within "
+                    f"{timeout:.0f} s; e-mails sent:\n{sent}\nlog tail:\n{self.log_tail()}"
+                )
+            time.sleep(0.1)
+
+
+def _server_env(data_dir: Path, url: str, database_url: str | None) -> dict[str, str]:
+    # Nothing from the developer's own IDENTA_* settings may leak into the server under test.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IDENTA_")}
+    env.update(
+        IDENTA_DATA_DIR=str(data_dir),
+        IDENTA_PUBLIC_URL=url,
+        IDENTA_MAIL__PROVIDER="console",
+        IDENTA_LOG_FORMAT="json",
+        IDENTA_LOG_LEVEL="INFO",
+        PYTHONUNBUFFERED="1",
+    )
+    if database_url:
+        env["IDENTA_DATABASE_URL"] = database_url
+    return env
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One `identa serve` per test module; each test makes its own users, with unique e-mails."""
+    database = PostgresDatabase.create() if database_kind() == "postgresql" else None
+    root = tmp_path_factory.mktemp("identa-peer")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    data_dir = root / "data"
+    server = LiveServer(
+        url=url,
+        port=port,
+        data_dir=data_dir,
+        log_path=root / "identa.log",
+        env=_server_env(data_dir, url, database.url if database else None),
+        database_url=database.url if database else None,
+    )
+    try:
+        server.initialise()
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        if database is not None:
+            database.drop()
+
+
+@pytest.fixture
+def server(live_server: LiveServer) -> LiveServer:
+    """The module's server, checked to be still running before each test."""
+    live_server.assert_running()
+    return live_server
+
+
+# -- the browser -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's chromium, headless, through Playwright (never a downloaded browser)."""
+    if not CHROMIUM.exists():
+        skip_or_fail(f"chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("screenshots")
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser context (no cookies) with a desktop-sized window."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
