@@ -24,11 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
-import asyncpg
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -71,17 +73,15 @@ def unique_email(prefix: str = "peer") -> str:
 # -- PostgreSQL --------------------------------------------------------------------------------
 
 
-def _asyncpg_dsn(url: str) -> str:
-    """The same server and database as a plain libpq URL, for asyncpg."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 async def _admin(statement: str) -> None:
-    connection = await asyncpg.connect(_asyncpg_dsn(POSTGRES_ADMIN_URL), timeout=10)
+    engine = create_async_engine(
+        POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"timeout": 10}
+    )
     try:
-        await connection.execute(statement)
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
     finally:
-        await connection.close()
+        await engine.dispose()
 
 
 @dataclass
@@ -101,7 +101,7 @@ class PostgresDatabase:
         name = f"identa_peer_{uuid.uuid4().hex[:12]}"
         try:
             asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-        except (OSError, asyncpg.PostgresError) as exc:
+        except (OSError, SQLAlchemyError) as exc:
             skip_or_fail(
                 f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {type(exc).__name__}: {exc}"
             )
@@ -345,11 +345,21 @@ def server(live_server: LiveServer) -> LiveServer:
 # -- the browser -------------------------------------------------------------------------------
 
 
+def require_chromium() -> None:
+    if not CHROMIUM.exists():
+        skip_or_fail(f"chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Before any fixture, so that a missing browser does not first start a server.
+    if item.get_closest_marker("browser") is not None:
+        require_chromium()
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Debian's chromium, headless, through Playwright (never a downloaded browser)."""
-    if not CHROMIUM.exists():
-        skip_or_fail(f"chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    require_chromium()
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS

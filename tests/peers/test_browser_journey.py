@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from tests.peers.conftest import LiveServer, unique_email
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 PASSWORD = "Correct-Horse-9"
 NEW_PASSWORD = "Battery-Staple-42"
 WRONG_PASSWORD = "Wrong-Password-1"
-PHONE = {"width": 375, "height": 667}
+PHONE: ViewportSize = {"width": 375, "height": 667}
 
 
 # -- what a person does ------------------------------------------------------------------------
@@ -172,6 +172,31 @@ def test_reset_link_works_once(server: LiveServer, page: Page) -> None:
     page.goto(link)
     expect(page.get_by_role("heading", name="Link expired")).to_be_visible()
     expect(page.get_by_role("button", name="Reset password")).to_have_count(0)
+
+
+def test_changing_the_password_on_the_account_page_logs_out(server: LiveServer, page: Page) -> None:
+    email = unique_email("changer")
+    sign_up(page, server, email, PASSWORD)
+
+    page.get_by_label("Current password", exact=True).fill(WRONG_PASSWORD)
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("Repeat the new password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("alert")).to_have_text("The current password is not correct.")
+    expect(page.get_by_role("heading", name="Your account", exact=True)).to_be_visible()
+
+    page.get_by_label("Current password", exact=True).fill(PASSWORD)
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("Repeat the new password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("heading", name="Log in", exact=True)).to_be_visible()
+    expect(page.get_by_role("status")).to_have_text(
+        "Your password has been changed. Please log in again."
+    )
+    page.goto(f"{server.url}/u/account")
+    expect(page.get_by_role("heading", name="Log in", exact=True)).to_be_visible()
+
+    log_in(page, server, email, NEW_PASSWORD)
 
 
 def test_ten_wrong_passwords_block_until_a_password_reset(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 
 class Clock:
@@ -20,8 +20,6 @@ class FrozenClock(Clock):
         return self._at
 
     def advance(self, seconds: float) -> None:
-        from datetime import timedelta
-
         self._at = self._at + timedelta(seconds=seconds)
 
 

@@ -21,7 +21,7 @@ _CHARACTER_TYPES: tuple[tuple[str, str], ...] = (
 class PolicyRule:
     message: str
     verified: bool
-    format: list[int] = field(default_factory=list)
+    format: list[int | str] = field(default_factory=list)
     items: list[dict[str, Any]] | None = None
     code: str = ""
 
@@ -57,7 +57,8 @@ class PolicyReport:
                 continue
             text = rule.message
             for value in rule.format:
-                text = text.replace("%d", str(value), 1)
+                marker = "%d" if isinstance(value, int) else "%s"
+                text = text.replace(marker, str(value), 1)
             if rule.items:
                 text += " " + ", ".join(str(i["message"]) for i in rule.items)
             out.append(text)
@@ -123,7 +124,7 @@ class PasswordPolicy:
                 PolicyRule(
                     'No more than %d identical characters in a row (e.g., "%s" not allowed)',
                     re.search(r"(.)\1\1", password) is None,
-                    [2],
+                    [2, "aaa"],
                 )
             )
         return PolicyReport(rules)

@@ -1,0 +1,6 @@
+# Shortcuts for the two commands in the README.
+.PHONY: run test
+run:
+	scripts/run
+test:
+	scripts/test

@@ -1,0 +1,797 @@
+"""Password sign-ups and logins per second over HTTP, next to the raw argon2id rate.
+
+Starts its own `identa serve` on a free port (temporary data directory; on PostgreSQL a fresh
+database, dropped afterwards), then measures, each for a fixed time after a warm-up:
+
+1. raw argon2id hashes/s with N threads in this process (server idle), as a sign-up does;
+2. sign-ups/s: N httpx clients POSTing /dbconnections/signup;
+3. raw argon2id verifications/s with N threads (server idle), as a login does;
+4. logins/s: N httpx clients each running GET /u/login -> GET the page -> POST the form.
+
+The raw figures use Identa's own PasswordHasher with the server's cost parameters, so
+`overhead = 1 - http/raw` is what the server (HTTP, database, templates, client) adds on top of
+the hashing. The CPU time of the server, the client and the database is sampled from /proc
+around every phase; CPU used by other processes is reported because it skews the figures.
+
+    .venv/bin/python bench/bench_password_auth.py --database sqlite
+    .venv/bin/python bench/bench_password_auth.py --database postgresql --concurrency 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import html
+import itertools
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import version as package_version
+from pathlib import Path
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+import httpx
+
+from identa.identity.passwords import PasswordHasher
+
+PASSWORD = "Bench-Passw0rd!"
+CONNECTION = "Username-Password-Authentication"
+DEFAULT_PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+CSRF_INPUT = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
+FORM_ACTION = re.compile(r'<form method="post" action="([^"]+)"')
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+NOISE_WARNING_CORES = 0.10
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class HashCost:
+    memory_cost_kib: int
+    time_cost: int
+    parallelism: int
+
+    def hasher(self) -> PasswordHasher:
+        return PasswordHasher(
+            memory_cost_kib=self.memory_cost_kib,
+            time_cost=self.time_cost,
+            parallelism=self.parallelism,
+        )
+
+    def env(self) -> dict[str, str]:
+        return {
+            "IDENTA_PASSWORD_HASH__MEMORY_COST_KIB": str(self.memory_cost_kib),
+            "IDENTA_PASSWORD_HASH__TIME_COST": str(self.time_cost),
+            "IDENTA_PASSWORD_HASH__PARALLELISM": str(self.parallelism),
+        }
+
+
+# -- CPU accounting from /proc ---------------------------------------------------------------
+
+
+def _proc_cpu_seconds(stat_path: str) -> float:
+    """utime + stime of a process or thread, from /proc/.../stat; 0 when it is gone."""
+    try:
+        with open(stat_path, encoding="ascii") as fh:
+            raw = fh.read()
+    except OSError:
+        return 0.0
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def _machine_busy_seconds() -> float:
+    """CPU seconds spent by everything on the machine (all cores), from /proc/stat."""
+    with open("/proc/stat", encoding="ascii") as fh:
+        parts = fh.readline().split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq = (int(p) for p in parts[:7])
+    return (user + nice + system + irq + softirq) / CLK_TCK
+
+
+def _postgres_cpu_seconds() -> float:
+    total = 0.0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/comm", encoding="utf-8") as fh:
+                comm = fh.read().strip()
+        except OSError:
+            continue
+        if comm == "postgres":
+            total += _proc_cpu_seconds(f"/proc/{entry.name}/stat")
+    return total
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    wall: float
+    machine: float
+    server_all: float
+    server_loop: float
+    client: float
+    postgres: float
+
+    @classmethod
+    def take(cls, server_pid: int, with_postgres: bool) -> CpuSample:
+        times = os.times()
+        return cls(
+            wall=time.perf_counter(),
+            machine=_machine_busy_seconds(),
+            server_all=_proc_cpu_seconds(f"/proc/{server_pid}/stat"),
+            server_loop=_proc_cpu_seconds(f"/proc/{server_pid}/task/{server_pid}/stat"),
+            client=times.user + times.system,
+            postgres=_postgres_cpu_seconds() if with_postgres else 0.0,
+        )
+
+
+@dataclass(frozen=True)
+class CpuUsage:
+    """CPU seconds per component over one phase, and the machine's wall time."""
+
+    wall: float
+    server_loop: float
+    server_threads: float
+    client: float
+    postgres: float
+    others: float
+
+    @classmethod
+    def between(cls, a: CpuSample, b: CpuSample) -> CpuUsage:
+        server_all = b.server_all - a.server_all
+        server_loop = b.server_loop - a.server_loop
+        client = b.client - a.client
+        postgres = b.postgres - a.postgres
+        ours = server_all + client + postgres
+        return cls(
+            wall=b.wall - a.wall,
+            server_loop=server_loop,
+            server_threads=server_all - server_loop,
+            client=client,
+            postgres=postgres,
+            others=max(0.0, (b.machine - a.machine) - ours),
+        )
+
+
+# -- measurements ----------------------------------------------------------------------------
+
+
+@dataclass
+class Measurement:
+    operation: str
+    kind: str  # "raw" or "http"
+    concurrency: int
+    count: int
+    seconds: float
+    rate: float
+    p50_ms: float
+    p95_ms: float
+    cpu_ms_per_op: dict[str, float] = field(default_factory=dict)
+    other_processes_cores: float = 0.0
+
+
+def _percentile_ms(latencies: list[float], pct: int) -> float:
+    if len(latencies) < 2:
+        return latencies[0] * 1000 if latencies else float("nan")
+    return statistics.quantiles(latencies, n=100, method="inclusive")[pct - 1] * 1000
+
+
+def _measurement(
+    operation: str, kind: str, concurrency: int, latencies: list[float], usage: CpuUsage
+) -> Measurement:
+    count = len(latencies)
+    per_op = 1000 / count if count else float("nan")
+    return Measurement(
+        operation=operation,
+        kind=kind,
+        concurrency=concurrency,
+        count=count,
+        seconds=usage.wall,
+        rate=count / usage.wall,
+        p50_ms=_percentile_ms(latencies, 50),
+        p95_ms=_percentile_ms(latencies, 95),
+        cpu_ms_per_op={
+            "server_loop": usage.server_loop * per_op,
+            "server_threads": usage.server_threads * per_op,
+            "client": usage.client * per_op,
+            "postgres": usage.postgres * per_op,
+        },
+        other_processes_cores=usage.others / usage.wall,
+    )
+
+
+def run_threads(op: Callable[[], object], threads: int, seconds: float) -> list[float]:
+    """Runs `op` in `threads` threads until the deadline; returns every call's latency."""
+    deadline = time.perf_counter() + seconds
+    lock = threading.Lock()
+    latencies: list[float] = []
+
+    def loop() -> None:
+        mine: list[float] = []
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            op()
+            mine.append(time.perf_counter() - started)
+        with lock:
+            latencies.extend(mine)
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="raw-argon2") as pool:
+        for future in [pool.submit(loop) for _ in range(threads)]:
+            future.result()
+    return latencies
+
+
+async def run_workers(
+    op: Callable[[httpx.AsyncClient, int], Awaitable[None]],
+    clients: list[httpx.AsyncClient],
+    seconds: float,
+) -> list[float]:
+    """Runs `op` concurrently, one loop per client, until the deadline; returns latencies."""
+    deadline = time.perf_counter() + seconds
+    latencies: list[float] = []
+
+    async def loop(client: httpx.AsyncClient, worker: int) -> None:
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            await op(client, worker)
+            latencies.append(time.perf_counter() - started)
+
+    await asyncio.gather(*(loop(client, i) for i, client in enumerate(clients)))
+    return latencies
+
+
+# -- the server under test -------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _identa_executable() -> str:
+    beside = Path(sys.executable).with_name("identa")
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("identa")
+    if found is None:
+        raise BenchError("the `identa` console script was not found; install the project first")
+    return found
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    base_url: str
+    default_client_id: str
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+@contextmanager
+def postgres_database(admin_url: str) -> Iterator[str]:
+    """A fresh, empty database for this run; yields its SQLAlchemy URL, drops it afterwards."""
+    name = f"identa_bench_{secrets.token_hex(4)}"
+
+    async def execute(sql: str) -> None:
+        connection = await asyncpg.connect(admin_url)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(execute(f'CREATE DATABASE "{name}"'))
+    base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    try:
+        yield f"{base}/{name}"
+    finally:
+        asyncio.run(execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def postgres_version(admin_url: str) -> str:
+    async def query() -> str:
+        connection = await asyncpg.connect(admin_url)
+        try:
+            value: str = await connection.fetchval("SHOW server_version")
+            return value
+        finally:
+            await connection.close()
+
+    return asyncio.run(query())
+
+
+@contextmanager
+def identa_server(cost: HashCost, database_url: str | None) -> Iterator[Server]:
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(prefix="identa-bench-") as data_dir:
+        env = {
+            **os.environ,
+            **cost.env(),
+            "IDENTA_DATA_DIR": data_dir,
+            "IDENTA_PUBLIC_URL": base_url,
+            "IDENTA_MAIL__PROVIDER": "none",
+            "IDENTA_LOG_LEVEL": "WARNING",
+        }
+        if database_url:
+            env["IDENTA_DATABASE_URL"] = database_url
+        else:
+            env.pop("IDENTA_DATABASE_URL", None)
+        executable = _identa_executable()
+        init = subprocess.run(
+            [executable, "init", "--json"], env=env, capture_output=True, text=True, check=False
+        )
+        if init.returncode != 0:
+            raise BenchError(f"`identa init` failed:\n{init.stderr[-3000:]}")
+        # The JSON is the last line: anything before it is logging (e.g. SQL echo).
+        default_client_id = json.loads(init.stdout.strip().splitlines()[-1])["default_client_id"]
+        log_path = Path(data_dir) / "server.log"
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(
+                [executable, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        server = Server(process, base_url, default_client_id, log_path)
+        try:
+            _wait_ready(server)
+            yield server
+        finally:
+            _stop(process)
+
+
+def _wait_ready(server: Server, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=server.base_url, timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if server.process.poll() is not None:
+                raise BenchError(f"the server exited early:\n{server.log_tail()}")
+            try:
+                if client.get("/readyz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+    raise BenchError(f"the server was not ready after {timeout:.0f} s:\n{server.log_tail()}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+# -- the HTTP operations ---------------------------------------------------------------------
+
+
+class Accounts:
+    """E-mails of the users created by the sign-up phases, handed out round-robin for logins."""
+
+    def __init__(self) -> None:
+        self.run = secrets.token_hex(3)
+        self.emails: list[str] = []
+        self._next = itertools.count()
+        self._cycle: Iterator[str] | None = None
+
+    def new_email(self, worker: int) -> str:
+        return f"bench-{self.run}-{worker}-{next(self._next)}@example.com"
+
+    def next_for_login(self) -> str:
+        if self._cycle is None:
+            self._cycle = itertools.cycle(list(self.emails))
+        return next(self._cycle)
+
+
+def signup_op(
+    server: Server, accounts: Accounts
+) -> Callable[[httpx.AsyncClient, int], Awaitable[None]]:
+    async def op(client: httpx.AsyncClient, worker: int) -> None:
+        email = accounts.new_email(worker)
+        response = await client.post(
+            "/dbconnections/signup",
+            json={
+                "client_id": server.default_client_id,
+                "email": email,
+                "password": PASSWORD,
+                "connection": CONNECTION,
+            },
+        )
+        if response.status_code != 200:
+            raise BenchError(f"sign-up answered {response.status_code}: {response.text[:300]}")
+        accounts.emails.append(email)
+
+    return op
+
+
+def login_op(accounts: Accounts) -> Callable[[httpx.AsyncClient, int], Awaitable[None]]:
+    """One full hosted-page login: a fresh flow, its page, then the posted form."""
+
+    async def op(client: httpx.AsyncClient, _worker: int) -> None:
+        start = await client.get("/u/login")
+        if start.status_code != 303:
+            raise BenchError(f"GET /u/login answered {start.status_code}, not 303")
+        page = await client.get(start.headers["location"])
+        csrf = CSRF_INPUT.search(page.text)
+        action = FORM_ACTION.search(page.text)
+        if page.status_code != 200 or csrf is None or action is None:
+            raise BenchError(f"the login page ({page.status_code}) has no form with a CSRF token")
+        posted = await client.post(
+            html.unescape(action.group(1)),
+            data={
+                "csrf_token": html.unescape(csrf.group(1)),
+                "username": accounts.next_for_login(),
+                "password": PASSWORD,
+            },
+        )
+        if posted.status_code != 303 or "identa_session" not in posted.cookies:
+            raise BenchError(f"login answered {posted.status_code}: {posted.text[:300]}")
+        # A fresh login each time: the next one must not replace this session.
+        client.cookies.delete("identa_session")
+
+    return op
+
+
+def make_clients(server: Server, count: int) -> list[httpx.AsyncClient]:
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    return [
+        httpx.AsyncClient(base_url=server.base_url, timeout=120.0, limits=limits)
+        for _ in range(count)
+    ]
+
+
+# -- one run ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Options:
+    database: str
+    concurrency: int
+    seconds: float
+    warmup: float
+    cost: HashCost
+    pg_admin_url: str
+    save: bool
+    quiet_wait: float = 60.0
+    py_spy_dir: Path | None = None
+
+
+def wait_for_quiet(opts: Options, server: Server) -> None:
+    """Waits until other processes leave the CPU alone for a second (at most opts.quiet_wait)."""
+    pg = opts.database == "postgresql"
+    deadline = time.perf_counter() + opts.quiet_wait
+    told = False
+    while True:
+        before = CpuSample.take(server.pid, pg)
+        time.sleep(1.0)
+        usage = CpuUsage.between(before, CpuSample.take(server.pid, pg))
+        busy = usage.others / usage.wall
+        if busy < NOISE_WARNING_CORES:
+            return
+        if time.perf_counter() >= deadline:
+            print(f"  other processes still use {busy:.2f} core: measuring anyway", flush=True)
+            return
+        if not told:
+            print(f"  other processes use {busy:.2f} core: waiting for them", flush=True)
+            told = True
+
+
+def measure_raw(
+    operation: str,
+    op: Callable[[], object],
+    opts: Options,
+    server: Server,
+) -> Measurement:
+    wait_for_quiet(opts, server)
+    run_threads(op, opts.concurrency, opts.warmup)
+    pg = opts.database == "postgresql"
+    before = CpuSample.take(server.pid, pg)
+    latencies = run_threads(op, opts.concurrency, opts.seconds)
+    usage = CpuUsage.between(before, CpuSample.take(server.pid, pg))
+    return _measurement(operation, "raw", opts.concurrency, latencies, usage)
+
+
+def start_py_spy(opts: Options, server: Server, operation: str) -> subprocess.Popen[bytes] | None:
+    """Samples the server for the measured phase (collapsed stacks, one line per stack)."""
+    if opts.py_spy_dir is None:
+        return None
+    executable = Path(sys.executable).with_name("py-spy")
+    if not executable.exists():
+        raise BenchError("--py-spy needs py-spy: .venv/bin/pip install py-spy")
+    opts.py_spy_dir.mkdir(parents=True, exist_ok=True)
+    out = opts.py_spy_dir / f"{opts.database}-{operation}.txt"
+    process = subprocess.Popen(
+        [
+            str(executable),
+            "record",
+            "--pid",
+            str(server.pid),
+            "--rate",
+            "200",
+            "--nonblocking",
+            "--threads",
+            "--format",
+            "raw",
+            "--duration",
+            str(max(1, round(opts.seconds))),
+            "--output",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.5)  # attaching takes a moment
+    return process
+
+
+def measure_http(
+    operation: str,
+    op: Callable[[httpx.AsyncClient, int], Awaitable[None]],
+    opts: Options,
+    server: Server,
+) -> Measurement:
+    pg = opts.database == "postgresql"
+
+    wait_for_quiet(opts, server)
+
+    async def go() -> Measurement:
+        clients = make_clients(server, opts.concurrency)
+        profiler = None
+        try:
+            await run_workers(op, clients, opts.warmup)
+            profiler = start_py_spy(opts, server, operation)
+            before = CpuSample.take(server.pid, pg)
+            latencies = await run_workers(op, clients, opts.seconds)
+            usage = CpuUsage.between(before, CpuSample.take(server.pid, pg))
+        finally:
+            for client in clients:
+                await client.aclose()
+            if profiler is not None:
+                profiler.wait(timeout=opts.seconds + 60)
+        return _measurement(operation, "http", opts.concurrency, latencies, usage)
+
+    return asyncio.run(go())
+
+
+def run(opts: Options) -> dict[str, Any]:
+    hasher = opts.cost.hasher()
+    stored = hasher.hash_sync(PASSWORD)
+    if hasher.verify_sync(stored, PASSWORD).needs_rehash:
+        raise BenchError("a fresh hash already needs a rehash: the cost parameters disagree")
+    facts = machine_facts(opts)
+    print_header(facts, opts)
+
+    if opts.database == "postgresql":
+        database: Any = postgres_database(opts.pg_admin_url)
+    else:
+        database = _no_database()
+    with database as database_url, identa_server(opts.cost, database_url) as server:
+        accounts = Accounts()
+        raw_signup = measure_raw("sign-up", lambda: hasher.hash_sync(PASSWORD), opts, server)
+        http_signup = measure_http("sign-up", signup_op(server, accounts), opts, server)
+        if server.process.poll() is not None:
+            raise BenchError(f"the server died:\n{server.log_tail()}")
+        raw_login = measure_raw("login", lambda: hasher.verify_sync(stored, PASSWORD), opts, server)
+        http_login = measure_http("login", login_op(accounts), opts, server)
+        if server.process.poll() is not None:
+            raise BenchError(f"the server died:\n{server.log_tail()}")
+    rows = [(raw_signup, http_signup), (raw_login, http_login)]
+    print_results(rows)
+    return {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": facts,
+        "options": {
+            "database": opts.database,
+            "concurrency": opts.concurrency,
+            "seconds": opts.seconds,
+            "warmup_seconds": opts.warmup,
+            "argon2id": asdict(opts.cost),
+        },
+        "results": [
+            {
+                "operation": http.operation,
+                "overhead_percent": overhead_percent(http, raw),
+                "http": asdict(http),
+                "raw": asdict(raw),
+            }
+            for raw, http in rows
+        ],
+    }
+
+
+@contextmanager
+def _no_database() -> Iterator[None]:
+    yield None
+
+
+def overhead_percent(http: Measurement, raw: Measurement) -> float:
+    return (1 - http.rate / raw.rate) * 100
+
+
+# -- reporting -------------------------------------------------------------------------------
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine_facts(opts: Options) -> dict[str, Any]:
+    facts: dict[str, Any] = {
+        "cores": os.cpu_count(),
+        "cpu": _cpu_model(),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "argon2_cffi": package_version("argon2-cffi"),
+        "httpx": package_version("httpx"),
+        "uvicorn": package_version("uvicorn"),
+        "sqlalchemy": package_version("sqlalchemy"),
+        "identa": package_version("identa"),
+    }
+    if opts.database == "postgresql":
+        facts["database"] = f"PostgreSQL {postgres_version(opts.pg_admin_url)}"
+    else:
+        facts["database"] = f"SQLite {sqlite3.sqlite_version} (WAL)"
+    return facts
+
+
+def print_header(facts: dict[str, Any], opts: Options) -> None:
+    c = opts.cost
+    print(
+        f"machine:  {facts['cores']} cores ({facts['cpu']}), {facts['os']}\n"
+        f"software: Python {facts['python']}, identa {facts['identa']}, "
+        f"argon2-cffi {facts['argon2_cffi']}, uvicorn {facts['uvicorn']}, "
+        f"SQLAlchemy {facts['sqlalchemy']}, httpx {facts['httpx']}\n"
+        f"database: {facts['database']}\n"
+        f"argon2id: m={c.memory_cost_kib} KiB, t={c.time_cost}, p={c.parallelism}\n"
+        f"load:     concurrency {opts.concurrency} (HTTP clients = raw hashing threads), "
+        f"{opts.seconds:g} s per phase after {opts.warmup:g} s of warm-up",
+        flush=True,
+    )
+
+
+def print_results(rows: list[tuple[Measurement, Measurement]]) -> None:
+    print()
+    print(
+        f"{'operation':<10}{'HTTP/s':>9}{'raw/s':>9}{'overhead':>10}"
+        f"{'HTTP p50':>10}{'HTTP p95':>10}{'raw p50':>9}{'raw p95':>9}{'n HTTP':>8}"
+    )
+    for raw, http in rows:
+        print(
+            f"{http.operation:<10}{http.rate:>9.1f}{raw.rate:>9.1f}"
+            f"{overhead_percent(http, raw):>9.1f}%"
+            f"{http.p50_ms:>8.1f}ms{http.p95_ms:>8.1f}ms{raw.p50_ms:>7.1f}ms{raw.p95_ms:>7.1f}ms"
+            f"{http.count:>8}"
+        )
+    print("\nCPU ms per operation (server loop = event-loop thread; server threads = argon2 and")
+    print("database driver threads; others = every other process, noise):")
+    print(f"{'phase':<16}{'srv loop':>9}{'srv thr':>9}{'client':>9}{'postgres':>9}{'others':>14}")
+    for m in [m for pair in rows for m in pair]:
+        cpu = m.cpu_ms_per_op
+        print(
+            f"{m.kind + ' ' + m.operation:<16}{cpu['server_loop']:>9.1f}"
+            f"{cpu['server_threads']:>9.1f}{cpu['client']:>9.1f}{cpu['postgres']:>9.1f}"
+            f"{m.other_processes_cores:>9.2f} core"
+        )
+    noisy = [m for pair in rows for m in pair if m.other_processes_cores > NOISE_WARNING_CORES]
+    if noisy:
+        print(
+            "\nwarning: other processes used CPU during "
+            + ", ".join(f"{m.kind} {m.operation}" for m in noisy)
+            + ": the figures are skewed, run again on a quiet machine"
+        )
+
+
+def save(result: dict[str, Any]) -> Path:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    options = result["options"]
+    path = RESULTS_DIR / (
+        f"password_auth-{options['database']}-c{options['concurrency']}-{stamp}.json"
+    )
+    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def parse_args(argv: list[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=(os.cpu_count() or 1) + 1,
+        help="HTTP clients and raw hashing threads (default: cores + 1)",
+    )
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured time per phase")
+    parser.add_argument("--warmup", type=float, default=3.0, help="warm-up time per phase")
+    parser.add_argument("--memory-cost-kib", type=int, default=19456)
+    parser.add_argument("--time-cost", type=int, default=2)
+    parser.add_argument("--parallelism", type=int, default=1)
+    parser.add_argument(
+        "--pg-admin-url",
+        default=DEFAULT_PG_ADMIN_URL,
+        help="PostgreSQL URL used to create and drop the benchmark's database",
+    )
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="before each phase, wait up to this long for other processes to go idle",
+    )
+    parser.add_argument("--no-save", action="store_true", help="do not write bench/results/")
+    parser.add_argument(
+        "--py-spy",
+        type=Path,
+        metavar="DIR",
+        help="profile the server with py-spy during the HTTP phases (it costs some CPU)",
+    )
+    args = parser.parse_args(argv)
+    if args.concurrency < 1 or args.seconds <= 0 or args.warmup < 0:
+        parser.error("concurrency and seconds must be positive")
+    return Options(
+        database=args.database,
+        concurrency=args.concurrency,
+        seconds=args.seconds,
+        warmup=args.warmup,
+        cost=HashCost(args.memory_cost_kib, args.time_cost, args.parallelism),
+        pg_admin_url=args.pg_admin_url,
+        save=not args.no_save,
+        quiet_wait=args.quiet_wait,
+        py_spy_dir=args.py_spy,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = parse_args(argv)
+    try:
+        result = run(opts)
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if opts.save:
+        print(f"\nresults written to {save(result)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
