@@ -18,7 +18,12 @@ IDENTA = [sys.executable, "-m", "identa"]
 
 def run(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*IDENTA, *args], env=env, capture_output=True, text=True, timeout=120, check=check,
+        [*IDENTA, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=check,
     )
 
 
@@ -51,24 +56,47 @@ def test_init_is_idempotent_and_prints_the_management_client(env: dict[str, str]
 
 
 def test_bootstrap_client_can_be_fixed_by_environment(env: dict[str, str]) -> None:
-    env = {**env, "IDENTA_BOOTSTRAP_CLIENT_ID": "ci-client",
-           "IDENTA_BOOTSTRAP_CLIENT_SECRET": "ci-secret-value"}
+    env = {
+        **env,
+        "IDENTA_BOOTSTRAP_CLIENT_ID": "ci-client",
+        "IDENTA_BOOTSTRAP_CLIENT_SECRET": "ci-secret-value",
+    }
     out = json.loads(run(env, "init", "--json").stdout)
     assert (out["client_id"], out["client_secret"]) == ("ci-client", "ci-secret-value")
-    rotated = json.loads(run({**env, "IDENTA_BOOTSTRAP_CLIENT_SECRET": "new-secret"}, "init", "--json").stdout)
+    rotated = json.loads(
+        run({**env, "IDENTA_BOOTSTRAP_CLIENT_SECRET": "new-secret"}, "init", "--json").stdout
+    )
     assert rotated["client_secret"] == "new-secret"
 
 
 def test_users_create_and_unblock(env: dict[str, str]) -> None:
     run(env, "init")
     created = json.loads(
-        run(env, "users", "create", "--email", "Cli@Example.com", "--password", "Correct-Horse-9",
-            "--name", "Cli User", "--verified").stdout
+        run(
+            env,
+            "users",
+            "create",
+            "--email",
+            "Cli@Example.com",
+            "--password",
+            "Correct-Horse-9",
+            "--name",
+            "Cli User",
+            "--verified",
+        ).stdout
     )
     assert created["email"] == "cli@example.com" and created["email_verified"] is True
     assert created["user_id"].startswith("auth0|") and created["name"] == "Cli User"
-    duplicate = run(env, "users", "create", "--email", "cli@example.com", "--password",
-                    "Correct-Horse-9", check=False)
+    duplicate = run(
+        env,
+        "users",
+        "create",
+        "--email",
+        "cli@example.com",
+        "--password",
+        "Correct-Horse-9",
+        check=False,
+    )
     assert duplicate.returncode != 0 and "already exists" in duplicate.stderr
     weak = run(env, "users", "create", "--email", "w@example.com", "--password", "x", check=False)
     assert weak.returncode != 0 and "weak" in weak.stderr.lower()

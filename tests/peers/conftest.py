@@ -375,11 +375,32 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("screenshots")
 
 
+def watch_for_page_problems(page: Page) -> list[str]:
+    """Collects script errors and Content-Security-Policy violations the page reports."""
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(f"console: {message.text}")
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
+    return problems
+
+
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser context (no cookies) with a desktop-sized window."""
+    """A fresh browser context (no cookies) with a desktop-sized window.
+
+    The test errors at teardown if a page had a script error or broke its own CSP.
+    """
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    problems = watch_for_page_problems(opened)
     try:
-        yield context.new_page()
+        yield opened
     finally:
         context.close()
+    assert not problems, "the pages reported problems:\n" + "\n".join(problems)

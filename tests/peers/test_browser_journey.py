@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
-from tests.peers.conftest import LiveServer, unique_email
+from tests.peers.conftest import LiveServer, unique_email, watch_for_page_problems
 
 pytestmark = pytest.mark.browser
 
@@ -252,6 +252,7 @@ def test_pages_are_usable_on_a_phone(
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     try:
         page = context.new_page()
+        problems = watch_for_page_problems(page)
         page.goto(f"{server.url}{path}")
         expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
         submit = page.get_by_role("button", name=button)
@@ -268,5 +269,6 @@ def test_pages_are_usable_on_a_phone(
         assert scroll_width <= PHONE["width"], f"the page scrolls sideways: {scroll_width}px"
         name = path.strip("/").replace("/", "-")
         page.screenshot(path=screenshots / f"phone-{name}.png")
+        assert not problems, problems
     finally:
         context.close()

@@ -42,10 +42,10 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        # Closing without a commit rolls the transaction back; unlike rollback() it leaves the
+        # objects already read usable (detached, not expired), which read-only callers rely on.
         session = self.session
         try:
-            if not self.committed:
-                await session.rollback()
-        finally:
             await session.close()
+        finally:
             self._session = None

@@ -41,7 +41,9 @@ def test_report_has_auth0_description_shape() -> None:
     description = report.as_description()
     assert description["verified"] is False
     assert description["rules"][0] == {
-        "message": "At least %d characters in length", "format": [8], "verified": False,
+        "message": "At least %d characters in length",
+        "format": [8],
+        "verified": False,
     }
     assert description["rules"][1]["format"] == [3, 4]
     assert [i["verified"] for i in description["rules"][1]["items"]] == [True, False, False, False]
@@ -49,4 +51,6 @@ def test_report_has_auth0_description_shape() -> None:
 
 
 def test_unknown_level_falls_back_to_tenant_default() -> None:
-    assert PasswordPolicy.from_connection_options({"passwordPolicy": "weird"}, "fair").level == "fair"
+    assert (
+        PasswordPolicy.from_connection_options({"passwordPolicy": "weird"}, "fair").level == "fair"
+    )

@@ -52,7 +52,8 @@ async def test_smtp_provider_delivers_the_queued_message(
     inbox, port = smtp_server
     await create_user(container, "ada@example.com")
     courier = Courier(
-        container.clock, container.sessions,
+        container.clock,
+        container.sessions,
         SmtpProvider(MailSettings(provider="smtp", smtp_host="127.0.0.1", smtp_port=port)),
         "Identa <no-reply@identa.test>",
     )
