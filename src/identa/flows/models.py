@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from identa.clients.models import Client
+from identa.connections.models import Connection
+from identa.connections.service import requires_username, signup_disabled
 from identa.db.base import Base, JSONDocument, UTCDateTime
+from identa.identity.models import User
+from identa.sessions.service import IssuedSession
+from identa.tenants.service import TenantSettings
 
 
 class LoginFlow(Base):
@@ -52,3 +60,42 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+@dataclass(frozen=True)
+class Links:
+    """Absolute URLs of the pages e-mails point to."""
+
+    public_url: str
+
+    def verify_email(self, token: str) -> str:
+        return f"{self.public_url}/lo/verify_email?{urlencode({'ticket': token})}"
+
+    def reset_password(self, token: str) -> str:
+        return f"{self.public_url}/lo/reset?{urlencode({'ticket': token})}"
+
+    def page(self, path: str) -> str:
+        return f"{self.public_url}{path}"
+
+
+@dataclass(frozen=True)
+class FlowView:
+    flow: LoginFlow
+    client: Client
+    connection: Connection
+    tenant: TenantSettings
+
+    @property
+    def requires_username(self) -> bool:
+        return requires_username(self.connection)
+
+    @property
+    def signup_allowed(self) -> bool:
+        return not signup_disabled(self.connection)
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    user: User
+    session: IssuedSession
+    redirect_to: str

@@ -6,10 +6,8 @@ once, whether the outcome was a success or a refusal (a refusal still counts fai
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +18,6 @@ from identa.connections.service import (
     ConnectionService,
     is_database,
     password_policy,
-    requires_username,
     signup_disabled,
 )
 from identa.core import ids
@@ -30,7 +27,7 @@ from identa.core.errors import DomainError, InvalidInput
 from identa.events.catalog import LogType
 from identa.events.service import EventRecorder, EventSubject
 from identa.flows.errors import FlowNotFound, SignupDisabled
-from identa.flows.models import LoginFlow
+from identa.flows.models import FlowView, Links, LoginFlow, LoginOutcome
 from identa.flows.tickets import VERIFY_EMAIL, TicketService
 from identa.identity.errors import (
     TooManyAttempts,
@@ -42,50 +39,13 @@ from identa.identity.errors import (
 from identa.identity.models import User
 from identa.identity.service import NewDatabaseUser, UserService
 from identa.notify.service import Notifier
-from identa.sessions.service import IssuedSession, SessionService
+from identa.sessions.service import SessionService
 from identa.tenants.service import TenantService, TenantSettings
+
+__all__ = ["FlowView", "Links", "LoginFlows", "LoginOutcome", "subject_for"]
 
 FLOW_LIFETIME = timedelta(hours=1)
 ACCOUNT_PAGE = "/u/account"
-
-
-@dataclass(frozen=True)
-class Links:
-    """Absolute URLs of the pages e-mails point to."""
-
-    public_url: str
-
-    def verify_email(self, token: str) -> str:
-        return f"{self.public_url}/lo/verify_email?{urlencode({'ticket': token})}"
-
-    def reset_password(self, token: str) -> str:
-        return f"{self.public_url}/lo/reset?{urlencode({'ticket': token})}"
-
-    def page(self, path: str) -> str:
-        return f"{self.public_url}{path}"
-
-
-@dataclass(frozen=True)
-class FlowView:
-    flow: LoginFlow
-    client: Client
-    connection: Connection
-    tenant: TenantSettings
-
-    @property
-    def requires_username(self) -> bool:
-        return requires_username(self.connection)
-
-    @property
-    def signup_allowed(self) -> bool:
-        return not signup_disabled(self.connection)
-
-
-@dataclass(frozen=True)
-class LoginOutcome:
-    user: User
-    session: IssuedSession
-    redirect_to: str
 
 
 def subject_for(
@@ -345,8 +305,9 @@ class LoginFlows:
                 new,
                 policy=password_policy(connection, tenant.default_password_policy),
             )
-        except (UserExists, UsernameExists, DomainError) as exc:
+        except DomainError as exc:
             if isinstance(exc, UserExists | UsernameExists):
+                # The failed insert poisoned the transaction: start clean for the fs event.
                 await db.rollback()
             self.events.record(
                 db,

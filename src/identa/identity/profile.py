@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from identa.core.clock import iso
@@ -111,3 +112,56 @@ def merge_metadata(current: dict[str, Any] | None, patch: dict[str, Any]) -> dic
         else:
             merged[key] = copy.deepcopy(value)
     return merged
+
+
+PROFILE_LIMITS = {"name": 300, "given_name": 150, "family_name": 150, "nickname": 300}
+PICTURE_MAX = 2048
+
+
+@dataclass(frozen=True)
+class NewDatabaseUser:
+    email: str
+    password: str | None
+    username: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    name: str | None = None
+    nickname: str | None = None
+    picture: str | None = None
+    phone_number: str | None = None
+    user_metadata: dict[str, Any] | None = None
+    app_metadata: dict[str, Any] | None = None
+    email_verified: bool = False
+    blocked: bool = False
+    user_id: str | None = None
+    password_hash: str | None = None
+
+
+def clean_profile(changes: dict[str, Any]) -> dict[str, Any]:
+    """Checks root profile attributes against Auth0's lengths; empty strings unset."""
+    out: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key in PROFILE_LIMITS:
+            if value is None or (isinstance(value, str) and not value.strip()):
+                out[key] = None
+                continue
+            if not isinstance(value, str):
+                raise InvalidInput(f"{key} must be a string", field=key)
+            value = value.strip()
+            if len(value) > PROFILE_LIMITS[key]:
+                raise InvalidInput(
+                    f"{key} must be at most {PROFILE_LIMITS[key]} characters", field=key
+                )
+            out[key] = value
+        elif key == "picture":
+            if value is None or (isinstance(value, str) and not value.strip()):
+                out[key] = None
+                continue
+            if not isinstance(value, str) or not value.strip().startswith(("https://", "http://")):
+                raise InvalidInput("picture must be an http(s) URL", field=key)
+            if len(value) > PICTURE_MAX:
+                raise InvalidInput(f"picture must be at most {PICTURE_MAX} characters", field=key)
+            out[key] = value.strip()
+        else:
+            raise InvalidInput(f"unknown profile attribute: {key}", field=key)
+    return out
