@@ -98,6 +98,7 @@ def build_container(
         notifier=notifier,
         links=Links(settings.public_url),
         verification_ttl_seconds=settings.verification_ticket_seconds,
+        reset_ttl_seconds=settings.reset_ticket_seconds,
     )
     account = AccountFlows(flows, reset_ttl_seconds=settings.reset_ticket_seconds)
     return Container(

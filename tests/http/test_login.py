@@ -12,8 +12,9 @@ from sqlalchemy import select
 from identa.container import Container
 from identa.identity.models import PasswordCredential, User
 from identa.identity.passwords import PasswordHasher
+from identa.notify.providers import MemoryProvider
 from identa.sessions.models import SsoSession
-from tests.factories import GOOD_PASSWORD, Visitor, create_user, log_types
+from tests.factories import GOOD_PASSWORD, Visitor, create_user, deliver_mail, link_in, log_types
 
 
 def fresh(app_client: httpx.AsyncClient) -> Visitor:
@@ -239,3 +240,65 @@ async def test_completed_flow_cannot_be_replayed(
     again = await visitor.submit(page, {"username": "ada@example.com", "password": GOOD_PASSWORD})
     assert again.response.status_code == 400
     assert "expired" in again.text
+
+
+async def test_blocked_owner_gets_an_email_whose_link_unblocks(
+    app_client: httpx.AsyncClient, container: Container, mailbox: MemoryProvider
+) -> None:
+    await create_user(container, "ada@example.com")
+    await deliver_mail(container, mailbox)
+    mailbox.sent.clear()
+    visitor = Visitor(app_client)
+    for _ in range(10):
+        await visitor.login("ada@example.com", "Wrong-Pass-1")
+    [mail] = await deliver_mail(container, mailbox)
+    assert mail.recipient == "ada@example.com"
+    assert mail.subject == "Your Default App account has been blocked"
+    assert "203.0.113.10" in mail.text_body
+    form = await visitor.get(link_in(mail, "/lo/reset"))
+    await visitor.submit(form, {"password": "Fresh-Pass-77", "password_confirm": "Fresh-Pass-77"})
+    assert (
+        await visitor.login("ada@example.com", "Fresh-Pass-77")
+    ).response.url.path == "/u/account"
+
+
+async def test_no_email_is_sent_when_an_unknown_identifier_is_blocked(
+    app_client: httpx.AsyncClient, container: Container, mailbox: MemoryProvider
+) -> None:
+    visitor = Visitor(app_client)
+    for _ in range(10):
+        await visitor.login("ghost@example.com", "Wrong-Pass-1")
+    assert await deliver_mail(container, mailbox) == []
+
+
+async def test_guessing_the_current_password_on_the_account_page_is_limited(
+    app_client: httpx.AsyncClient, container: Container
+) -> None:
+    user = await create_user(container, "ada@example.com")
+    visitor = Visitor(app_client)
+    page = await visitor.login("ada@example.com")
+    for _ in range(10):
+        page = await visitor.submit(
+            page,
+            {
+                "current_password": "guess",
+                "new_password": "Another-Pass-9",
+                "new_password_confirm": "Another-Pass-9",
+            },
+            action="/u/account/password",
+        )
+    assert page.response.status_code == 400 and "Too many wrong passwords" in page.text
+    page = await visitor.submit(
+        page,
+        {
+            "current_password": GOOD_PASSWORD,
+            "new_password": "Another-Pass-9",
+            "new_password_confirm": "Another-Pass-9",
+        },
+        action="/u/account/password",
+    )
+    assert "Too many wrong passwords" in page.text
+    types = await log_types(container, user["user_id"])
+    assert "limit_wc" in types and "scp" not in types
+    blocked_login = await Visitor(app_client).login("ada@example.com")
+    assert blocked_login.response.status_code == 429

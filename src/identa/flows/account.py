@@ -16,6 +16,7 @@ from identa.events.catalog import LogType
 from identa.flows.errors import TicketInvalid
 from identa.flows.service import LoginFlows, subject_for
 from identa.flows.tickets import RESET_PASSWORD, VERIFY_EMAIL
+from identa.identity.errors import TooManyAttempts
 from identa.identity.models import User
 from identa.identity.validation import normalize_email
 from identa.sessions.models import SsoSession
@@ -215,7 +216,29 @@ class AccountFlows:
                 new_password,
                 current_password=current_password,
                 policy=password_policy(connection, tenant.default_password_policy),
+                ip=request.ip,
+                brute_force=tenant.brute_force,
             )
+        except TooManyAttempts as exc:
+            if exc.details.get("just_blocked") and connection is not None:
+                await f.account_blocked(
+                    db,
+                    exc,
+                    user=user,
+                    client=client,
+                    connection=connection,
+                    request=request,
+                    tenant=tenant,
+                    identifier=user.email or user.user_id,
+                )
+            f.events.record(
+                db,
+                LogType.FAILED_CHANGE_PASSWORD,
+                subject=subject_for(client, connection, user),
+                request=request,
+                description=exc.message,
+            )
+            raise
         except DomainError as exc:
             f.events.record(
                 db,

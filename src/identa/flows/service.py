@@ -28,7 +28,7 @@ from identa.events.catalog import LogType
 from identa.events.service import EventRecorder, EventSubject
 from identa.flows.errors import FlowNotFound, SignupDisabled
 from identa.flows.models import FlowView, Links, LoginFlow, LoginOutcome
-from identa.flows.tickets import VERIFY_EMAIL, TicketService
+from identa.flows.tickets import RESET_PASSWORD, VERIFY_EMAIL, TicketService
 from identa.identity.errors import (
     TooManyAttempts,
     UserBlocked,
@@ -80,6 +80,7 @@ class LoginFlows:
         notifier: Notifier,
         links: Links,
         verification_ttl_seconds: int,
+        reset_ttl_seconds: int,
     ) -> None:
         self._clock = clock
         self.tenants = tenants
@@ -92,6 +93,7 @@ class LoginFlows:
         self.notifier = notifier
         self.links = links
         self._verification_ttl = verification_ttl_seconds
+        self._reset_ttl = reset_ttl_seconds
 
     # -- flow state ------------------------------------------------------------------------
 
@@ -192,22 +194,22 @@ class LoginFlows:
             )
         except TooManyAttempts as exc:
             user = await self.users.find(db, exc.user_id) if exc.user_id else None
-            subject = subject_for(client, connection, user, user_name=identifier)
             if exc.details.get("just_blocked"):
-                self.events.record(
+                await self.account_blocked(
                     db,
-                    LogType.BLOCKED_ACCOUNT,
-                    subject=subject,
+                    exc,
+                    user=user,
+                    client=client,
+                    connection=connection,
                     request=request,
-                    description=f"Blocked account: {view.tenant.brute_force.max_attempts} "
-                    "failed login attempts from this IP",
-                    details={"identifier": identifier.strip().lower()},
+                    tenant=view.tenant,
+                    identifier=identifier,
                 )
             else:
                 self.events.record(
                     db,
                     LogType.FAILED_LOGIN,
-                    subject=subject,
+                    subject=subject_for(client, connection, user, user_name=identifier),
                     request=request,
                     description="Too many failed login attempts",
                     details={"error": {"message": exc.message, "type": "too_many_attempts"}},
@@ -235,6 +237,56 @@ class LoginFlows:
             )
             raise
         return await self._finish_login(db, view, result.user, request, previous_session_token)
+
+    async def account_blocked(
+        self,
+        db: AsyncSession,
+        exc: TooManyAttempts,
+        *,
+        user: User | None,
+        client: Client,
+        connection: Connection,
+        request: RequestContext,
+        tenant: TenantSettings,
+        identifier: str,
+    ) -> None:
+        """Records `limit_wc` and, for a real account, e-mails its owner a link that unblocks
+        it (a password reset lifts the block), as Auth0's user-notification shield does."""
+        self.events.record(
+            db,
+            LogType.BLOCKED_ACCOUNT,
+            subject=subject_for(client, connection, user, user_name=identifier),
+            request=request,
+            description=f"Blocked account: {tenant.brute_force.max_attempts} "
+            "failed login attempts from this IP",
+            details={"identifier": exc.details.get("identifier", identifier.strip().lower())},
+        )
+        if user is None or not user.email:
+            return
+        issued = await self.tickets.issue(
+            db,
+            purpose=RESET_PASSWORD,
+            user_id=user.user_id,
+            ttl_seconds=self._reset_ttl,
+            client_id=client.client_id,
+        )
+        self.notifier.enqueue(
+            db,
+            template="account_blocked",
+            recipient=user.email,
+            context={
+                "link": self.links.reset_password(issued.token),
+                "ip": request.ip,
+                "attempts": tenant.brute_force.max_attempts,
+                "user": {"email": user.email, "name": user.name, "nickname": user.nickname},
+                "application": client.name,
+                "tenant": {
+                    "friendly_name": tenant.friendly_name,
+                    "support_email": tenant.support_email,
+                },
+                "ttl_hours": max(1, self._reset_ttl // 3600),
+            },
+        )
 
     async def _finish_login(
         self,

@@ -252,6 +252,7 @@ class UserService:
                 if blocked_now:
                     error = TooManyAttempts(user_id=user_id)
                     error.details["just_blocked"] = True
+                    error.details["identifier"] = key
                     raise error
             raise WrongCredentials(unknown_user=credential is None, user_id=user_id)
 
@@ -284,15 +285,51 @@ class UserService:
         *,
         policy: PasswordPolicy,
         current_password: str | None = None,
+        ip: str | None = None,
+        brute_force: BruteForceSettings | None = None,
     ) -> PasswordCredential:
+        """Sets a new password. With `current_password`, checks it first; wrong guesses count
+        against the same (identifier, IP) pair as failed logins, so a stolen session cannot be
+        used to guess the password without limit."""
         check_password_size(new_password)
         credential = await self.database_credential(session, user)
         if credential is None:
             raise InvalidInput("This account has no password to change.")
         if current_password is not None:
             check_password_size(current_password)
+            key = credential.email_key or credential.username_key or user.user_id
+            protect = (
+                brute_force is not None
+                and brute_force.enabled
+                and ip is not None
+                and not ip_allowed(ip, brute_force.allowlist)
+            )
+            if (
+                protect
+                and ip
+                and await self._guard.is_blocked(session, credential.connection_id, key, ip)
+            ):
+                raise TooManyAttempts(user_id=user.user_id)
             verified = await self._hasher.verify(credential.password_hash, current_password)
             if not verified.ok:
+                if (
+                    protect
+                    and ip
+                    and brute_force
+                    and await self._guard.register_failure(
+                        session,
+                        connection_id=credential.connection_id,
+                        identifier=key,
+                        ip=ip,
+                        user_id=user.user_id,
+                        max_attempts=brute_force.max_attempts,
+                        now=self._clock.now(),
+                    )
+                ):
+                    error = TooManyAttempts(user_id=user.user_id)
+                    error.details["just_blocked"] = True
+                    error.details["identifier"] = key
+                    raise error
                 raise WrongCurrentPassword("The current password is not correct.")
         self.check_policy(policy, new_password)
         now = self._clock.now()

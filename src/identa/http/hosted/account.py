@@ -11,7 +11,7 @@ from identa.flows.errors import FlowNotFound, TicketInvalid
 from identa.http.context import request_context
 from identa.http.forms import BadForm
 from identa.http.hosted.common import CsrfFailed, Hosted, first_client, see_other
-from identa.identity.errors import PasswordPolicyError, WrongCurrentPassword
+from identa.identity.errors import PasswordPolicyError, TooManyAttempts, WrongCurrentPassword
 
 CSRF_MESSAGE = "Your session on this page expired. Please try again."
 RESET_SENT = (
@@ -306,6 +306,11 @@ def router(h: Hosted) -> APIRouter:
                     error, rules = "Your new password is too weak.", exc.problems
                 except WrongCurrentPassword as exc:
                     error = exc.message
+                except TooManyAttempts:
+                    error = (
+                        "Too many wrong passwords: changing the password is blocked from this "
+                        "address. Use the link we emailed you, or reset your password."
+                    )
                 except DomainError as exc:
                     error = exc.message
             await uow.commit()

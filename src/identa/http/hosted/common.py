@@ -80,8 +80,9 @@ class Hosted:
             **context,
         )
         response.headers["Content-Security-Policy"] = (
-            f"default-src 'self'; img-src 'self' https: data:; style-src 'self' 'nonce-{nonce}'; "
-            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+            "default-src 'self'; img-src 'self' https: http: data:; "
+            f"style-src 'self' 'nonce-{nonce}'; form-action 'self'; frame-ancestors 'none'; "
+            "base-uri 'none'"
         )
         if is_new:
             response.set_cookie(
