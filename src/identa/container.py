@@ -100,7 +100,7 @@ def build_container(
         verification_ttl_seconds=settings.verification_ticket_seconds,
         reset_ttl_seconds=settings.reset_ticket_seconds,
     )
-    account = AccountFlows(flows, reset_ttl_seconds=settings.reset_ticket_seconds)
+    account = AccountFlows(flows)
     return Container(
         settings=settings,
         clock=clock,

@@ -23,9 +23,8 @@ from identa.sessions.models import SsoSession
 
 
 class AccountFlows:
-    def __init__(self, flows: LoginFlows, *, reset_ttl_seconds: int) -> None:
+    def __init__(self, flows: LoginFlows) -> None:
         self._f = flows
-        self._reset_ttl = reset_ttl_seconds
 
     async def _client(self, db: AsyncSession, client_id: str | None) -> Client:
         f = self._f
@@ -68,29 +67,15 @@ class AccountFlows:
             )
             return
         user = await f.users.get(db, credential.user_id)
-        tenant = await f.tenants.get(db)
-        issued = await f.tickets.issue(
-            db,
-            purpose=RESET_PASSWORD,
-            user_id=user.user_id,
-            ttl_seconds=self._reset_ttl,
-            client_id=client.client_id,
-            identity_id=credential.identity_id,
-        )
-        f.notifier.enqueue(
+        await f.email_link(
             db,
             template="reset_password",
+            purpose=RESET_PASSWORD,
+            user=user,
             recipient=credential.email_key or user.email or key,
-            context={
-                "link": f.links.reset_password(issued.token),
-                "user": {"email": user.email, "name": user.name, "nickname": user.nickname},
-                "application": client.name,
-                "tenant": {
-                    "friendly_name": tenant.friendly_name,
-                    "support_email": tenant.support_email,
-                },
-                "ttl_hours": max(1, self._reset_ttl // 3600),
-            },
+            client=client,
+            tenant=await f.tenants.get(db),
+            identity_id=credential.identity_id,
         )
         f.events.record(
             db,
@@ -219,8 +204,8 @@ class AccountFlows:
                 ip=request.ip,
                 brute_force=tenant.brute_force,
             )
-        except TooManyAttempts as exc:
-            if exc.details.get("just_blocked") and connection is not None:
+        except DomainError as exc:
+            if isinstance(exc, TooManyAttempts) and exc.details.get("just_blocked") and connection:
                 await f.account_blocked(
                     db,
                     exc,
@@ -231,15 +216,6 @@ class AccountFlows:
                     tenant=tenant,
                     identifier=user.email or user.user_id,
                 )
-            f.events.record(
-                db,
-                LogType.FAILED_CHANGE_PASSWORD,
-                subject=subject_for(client, connection, user),
-                request=request,
-                description=exc.message,
-            )
-            raise
-        except DomainError as exc:
             f.events.record(
                 db,
                 LogType.FAILED_CHANGE_PASSWORD,

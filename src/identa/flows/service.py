@@ -263,29 +263,15 @@ class LoginFlows:
         )
         if user is None or not user.email:
             return
-        issued = await self.tickets.issue(
-            db,
-            purpose=RESET_PASSWORD,
-            user_id=user.user_id,
-            ttl_seconds=self._reset_ttl,
-            client_id=client.client_id,
-        )
-        self.notifier.enqueue(
+        await self.email_link(
             db,
             template="account_blocked",
+            purpose=RESET_PASSWORD,
+            user=user,
             recipient=user.email,
-            context={
-                "link": self.links.reset_password(issued.token),
-                "ip": request.ip,
-                "attempts": tenant.brute_force.max_attempts,
-                "user": {"email": user.email, "name": user.name, "nickname": user.nickname},
-                "application": client.name,
-                "tenant": {
-                    "friendly_name": tenant.friendly_name,
-                    "support_email": tenant.support_email,
-                },
-                "ttl_hours": max(1, self._reset_ttl // 3600),
-            },
+            client=client,
+            tenant=tenant,
+            extra={"ip": request.ip, "attempts": tenant.brute_force.max_attempts},
         )
 
     async def _finish_login(
@@ -410,26 +396,57 @@ class LoginFlows:
     ) -> None:
         if not user.email:
             raise InvalidInput("This account has no email address.")
-        tenant = tenant or await self.tenants.get(db)
+        await self.email_link(
+            db,
+            template="verify_email",
+            purpose=VERIFY_EMAIL,
+            user=user,
+            recipient=user.email,
+            client=client,
+            tenant=tenant or await self.tenants.get(db),
+        )
+
+    async def email_link(
+        self,
+        db: AsyncSession,
+        *,
+        template: str,
+        purpose: str,
+        user: User,
+        recipient: str,
+        client: Client | None,
+        tenant: TenantSettings,
+        identity_id: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        """Issues a single-use ticket and queues the e-mail that carries its link."""
+        ttl = self._verification_ttl if purpose == VERIFY_EMAIL else self._reset_ttl
         issued = await self.tickets.issue(
             db,
-            purpose=VERIFY_EMAIL,
+            purpose=purpose,
             user_id=user.user_id,
-            ttl_seconds=self._verification_ttl,
+            ttl_seconds=ttl,
             client_id=client.client_id if client else None,
+            identity_id=identity_id,
+        )
+        link = (
+            self.links.verify_email(issued.token)
+            if purpose == VERIFY_EMAIL
+            else self.links.reset_password(issued.token)
         )
         self.notifier.enqueue(
             db,
-            template="verify_email",
-            recipient=user.email,
+            template=template,
+            recipient=recipient,
             context={
-                "link": self.links.verify_email(issued.token),
+                "link": link,
                 "user": {"email": user.email, "name": user.name, "nickname": user.nickname},
                 "application": client.name if client else tenant.friendly_name,
                 "tenant": {
                     "friendly_name": tenant.friendly_name,
                     "support_email": tenant.support_email,
                 },
-                "ttl_hours": self._verification_ttl // 3600,
+                "ttl_hours": max(1, ttl // 3600),
+                **(extra or {}),
             },
         )
