@@ -8,13 +8,15 @@ database, dropped afterwards), then measures, each for a fixed time after a warm
 3. raw argon2id verifications/s with N threads (server idle), as a login does;
 4. logins/s: N httpx clients each running GET /u/login -> GET the page -> POST the form.
 
-The raw figures use Identa's own PasswordHasher with the server's cost parameters, so
-`overhead = 1 - http/raw` is what the server (HTTP, database, templates, client) adds on top of
-the hashing. The CPU time of the server, the client and the database is sampled from /proc
-around every phase; CPU used by other processes is reported because it skews the figures.
+The raw figures use Identa's own PasswordHasher with the server's cost parameters (a login
+costs the server one verification, a sign-up one hash), so `overhead = 1 - http/raw` is what
+serving over HTTP adds on top of the hashing, the load generator included as it shares the
+cores. The CPU time of the server's event-loop thread, its other threads, PostgreSQL and this
+process is read from /proc around every phase, to tell the server's own share ("CPU overhead")
+from the client's; CPU used by other processes or stolen by the hypervisor is reported too.
 
     .venv/bin/python bench/bench_password_auth.py --database sqlite
-    .venv/bin/python bench/bench_password_auth.py --database postgresql --concurrency 3
+    .venv/bin/python bench/bench_password_auth.py --database postgresql --rounds 3
 """
 
 from __future__ import annotations
@@ -100,12 +102,17 @@ def _proc_cpu_seconds(stat_path: str) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
-def _machine_busy_seconds() -> float:
-    """CPU seconds spent by everything on the machine (all cores), from /proc/stat."""
+def _machine_cpu_seconds() -> tuple[float, float]:
+    """(busy, stolen) CPU seconds of the whole machine, all cores, from /proc/stat.
+
+    Stolen time is what the hypervisor gave to other virtual machines: it slows everything
+    down without showing up as anyone's CPU time here.
+    """
     with open("/proc/stat", encoding="ascii") as fh:
-        parts = fh.readline().split()[1:]
-    user, nice, system, _idle, _iowait, irq, softirq = (int(p) for p in parts[:7])
-    return (user + nice + system + irq + softirq) / CLK_TCK
+        parts = [int(p) for p in fh.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq = parts[:7]
+    steal = parts[7] if len(parts) > 7 else 0
+    return (user + nice + system + irq + softirq) / CLK_TCK, steal / CLK_TCK
 
 
 def _postgres_cpu_seconds() -> float:
@@ -127,6 +134,7 @@ def _postgres_cpu_seconds() -> float:
 class CpuSample:
     wall: float
     machine: float
+    steal: float
     server_all: float
     server_loop: float
     client: float
@@ -135,9 +143,11 @@ class CpuSample:
     @classmethod
     def take(cls, server_pid: int, with_postgres: bool) -> CpuSample:
         times = os.times()
+        machine, steal = _machine_cpu_seconds()
         return cls(
             wall=time.perf_counter(),
-            machine=_machine_busy_seconds(),
+            machine=machine,
+            steal=steal,
             server_all=_proc_cpu_seconds(f"/proc/{server_pid}/stat"),
             server_loop=_proc_cpu_seconds(f"/proc/{server_pid}/task/{server_pid}/stat"),
             client=times.user + times.system,
@@ -155,6 +165,7 @@ class CpuUsage:
     client: float
     postgres: float
     others: float
+    steal: float
 
     @classmethod
     def between(cls, a: CpuSample, b: CpuSample) -> CpuUsage:
@@ -170,6 +181,7 @@ class CpuUsage:
             client=client,
             postgres=postgres,
             others=max(0.0, (b.machine - a.machine) - ours),
+            steal=b.steal - a.steal,
         )
 
 
@@ -188,6 +200,11 @@ class Measurement:
     p95_ms: float
     cpu_ms_per_op: dict[str, float] = field(default_factory=dict)
     other_processes_cores: float = 0.0
+    stolen_cores: float = 0.0
+
+    @property
+    def noisy(self) -> bool:
+        return max(self.other_processes_cores, self.stolen_cores) > NOISE_WARNING_CORES
 
 
 def _percentile_ms(latencies: list[float], pct: int) -> float:
@@ -217,6 +234,7 @@ def _measurement(
             "postgres": usage.postgres * per_op,
         },
         other_processes_cores=usage.others / usage.wall,
+        stolen_cores=usage.steal / usage.wall,
     )
 
 
@@ -411,6 +429,8 @@ class Accounts:
         return f"bench-{self.run}-{worker}-{next(self._next)}@example.com"
 
     def next_for_login(self) -> str:
+        if not self.emails:
+            raise BenchError("no account to log in with: the sign-up phase created none")
         if self._cycle is None:
             self._cycle = itertools.cycle(list(self.emails))
         return next(self._cycle)
@@ -457,7 +477,8 @@ def login_op(accounts: Accounts) -> Callable[[httpx.AsyncClient, int], Awaitable
                 "password": PASSWORD,
             },
         )
-        if posted.status_code != 303 or "identa_session" not in posted.cookies:
+        landed = posted.headers.get("location", "").endswith("/u/account")
+        if posted.status_code != 303 or not landed or "identa_session" not in posted.cookies:
             raise BenchError(f"login answered {posted.status_code}: {posted.text[:300]}")
         # A fresh login each time: the next one must not replace this session.
         client.cookies.delete("identa_session")
@@ -486,11 +507,15 @@ class Options:
     pg_admin_url: str
     save: bool
     quiet_wait: float = 60.0
+    rounds: int = 1
     py_spy_dir: Path | None = None
 
 
 def wait_for_quiet(opts: Options, server: Server) -> None:
-    """Waits until other processes leave the CPU alone for a second (at most opts.quiet_wait)."""
+    """Waits for a second in which other processes and other VMs leave the CPU alone.
+
+    Gives up after opts.quiet_wait seconds; the results then carry a warning.
+    """
     pg = opts.database == "postgresql"
     deadline = time.perf_counter() + opts.quiet_wait
     told = False
@@ -498,14 +523,14 @@ def wait_for_quiet(opts: Options, server: Server) -> None:
         before = CpuSample.take(server.pid, pg)
         time.sleep(1.0)
         usage = CpuUsage.between(before, CpuSample.take(server.pid, pg))
-        busy = usage.others / usage.wall
+        busy = max(usage.others, usage.steal) / usage.wall
         if busy < NOISE_WARNING_CORES:
             return
         if time.perf_counter() >= deadline:
-            print(f"  other processes still use {busy:.2f} core: measuring anyway", flush=True)
+            print(f"  the machine is still busy ({busy:.2f} core): measuring anyway", flush=True)
             return
         if not told:
-            print(f"  other processes use {busy:.2f} core: waiting for them", flush=True)
+            print(f"  the machine is busy ({busy:.2f} core): waiting", flush=True)
             told = True
 
 
@@ -525,7 +550,11 @@ def measure_raw(
 
 
 def start_py_spy(opts: Options, server: Server, operation: str) -> subprocess.Popen[bytes] | None:
-    """Samples the server for the measured phase (collapsed stacks, one line per stack)."""
+    """Samples the server during the measured phase: collapsed stacks, one line per stack.
+
+    py-spy pauses the server for each sample (so that it can tell running threads from idle
+    ones), which slows it down: the rates of a profiled run are not comparable.
+    """
     if opts.py_spy_dir is None:
         return None
     executable = Path(sys.executable).with_name("py-spy")
@@ -540,8 +569,7 @@ def start_py_spy(opts: Options, server: Server, operation: str) -> subprocess.Po
             "--pid",
             str(server.pid),
             "--rate",
-            "200",
-            "--nonblocking",
+            "100",
             "--threads",
             "--format",
             "raw",
@@ -586,6 +614,30 @@ def measure_http(
     return asyncio.run(go())
 
 
+Pair = tuple[Measurement, Measurement]  # (raw, http) for one operation
+
+
+def run_round(opts: Options, server: Server, accounts: Accounts, stored: str) -> list[Pair]:
+    hasher = opts.cost.hasher()
+    raw_signup = measure_raw("sign-up", lambda: hasher.hash_sync(PASSWORD), opts, server)
+    http_signup = measure_http("sign-up", signup_op(server, accounts), opts, server)
+    _check_alive(server)
+    raw_login = measure_raw("login", lambda: hasher.verify_sync(stored, PASSWORD), opts, server)
+    http_login = measure_http("login", login_op(accounts), opts, server)
+    _check_alive(server)
+    return [(raw_signup, http_signup), (raw_login, http_login)]
+
+
+def _check_alive(server: Server) -> None:
+    if server.process.poll() is not None:
+        raise BenchError(f"the server died:\n{server.log_tail()}")
+
+
+def _median(measurements: list[Measurement]) -> Measurement:
+    ordered = sorted(measurements, key=lambda m: m.rate)
+    return ordered[(len(ordered) - 1) // 2]
+
+
 def run(opts: Options) -> dict[str, Any]:
     hasher = opts.cost.hasher()
     stored = hasher.hash_sync(PASSWORD)
@@ -598,18 +650,19 @@ def run(opts: Options) -> dict[str, Any]:
         database: Any = postgres_database(opts.pg_admin_url)
     else:
         database = _no_database()
+    rounds: list[list[Pair]] = []
     with database as database_url, identa_server(opts.cost, database_url) as server:
         accounts = Accounts()
-        raw_signup = measure_raw("sign-up", lambda: hasher.hash_sync(PASSWORD), opts, server)
-        http_signup = measure_http("sign-up", signup_op(server, accounts), opts, server)
-        if server.process.poll() is not None:
-            raise BenchError(f"the server died:\n{server.log_tail()}")
-        raw_login = measure_raw("login", lambda: hasher.verify_sync(stored, PASSWORD), opts, server)
-        http_login = measure_http("login", login_op(accounts), opts, server)
-        if server.process.poll() is not None:
-            raise BenchError(f"the server died:\n{server.log_tail()}")
-    rows = [(raw_signup, http_signup), (raw_login, http_login)]
-    print_results(rows)
+        for number in range(1, opts.rounds + 1):
+            pairs = run_round(opts, server, accounts, stored)
+            rounds.append(pairs)
+            if opts.rounds > 1:
+                print_round(number, opts.rounds, pairs)
+    rows = [
+        (_median([r[i][0] for r in rounds]), _median([r[i][1] for r in rounds]))
+        for i in range(len(rounds[0]))
+    ]
+    print_results(rows, opts.rounds)
     return {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": facts,
@@ -618,17 +671,24 @@ def run(opts: Options) -> dict[str, Any]:
             "concurrency": opts.concurrency,
             "seconds": opts.seconds,
             "warmup_seconds": opts.warmup,
+            "rounds": opts.rounds,
             "argon2id": asdict(opts.cost),
         },
-        "results": [
-            {
-                "operation": http.operation,
-                "overhead_percent": overhead_percent(http, raw),
-                "http": asdict(http),
-                "raw": asdict(raw),
-            }
-            for raw, http in rows
-        ],
+        "results": [_result(raw, http) for raw, http in rows],
+        "rounds": [[_result(raw, http) for raw, http in pairs] for pairs in rounds],
+    }
+
+
+def _result(raw: Measurement, http: Measurement) -> dict[str, Any]:
+    return {
+        "operation": http.operation,
+        "overhead_percent": overhead_percent(http, raw),
+        "server_cpu_overhead_percent": server_cpu_overhead_percent(http, raw),
+        "client_floor_percent": client_floor_percent(http, raw),
+        "hash_cpu_ms": hash_cpu_ms(raw),
+        "server_cpu_ms": server_cpu_ms(http),
+        "http": asdict(http),
+        "raw": asdict(raw),
     }
 
 
@@ -639,6 +699,25 @@ def _no_database() -> Iterator[None]:
 
 def overhead_percent(http: Measurement, raw: Measurement) -> float:
     return (1 - http.rate / raw.rate) * 100
+
+
+def hash_cpu_ms(raw: Measurement) -> float:
+    """CPU of one raw argon2id call: the raw phase runs in this process, hence `client`."""
+    return raw.cpu_ms_per_op["client"]
+
+
+def server_cpu_ms(http: Measurement) -> float:
+    cpu = http.cpu_ms_per_op
+    return cpu["server_loop"] + cpu["server_threads"] + cpu["postgres"]
+
+
+def server_cpu_overhead_percent(http: Measurement, raw: Measurement) -> float:
+    return (1 - hash_cpu_ms(raw) / server_cpu_ms(http)) * 100
+
+
+def client_floor_percent(http: Measurement, raw: Measurement) -> float:
+    hashing = hash_cpu_ms(raw)
+    return (1 - hashing / (hashing + http.cpu_ms_per_op["client"])) * 100
 
 
 # -- reporting -------------------------------------------------------------------------------
@@ -684,13 +763,26 @@ def print_header(facts: dict[str, Any], opts: Options) -> None:
         f"database: {facts['database']}\n"
         f"argon2id: m={c.memory_cost_kib} KiB, t={c.time_cost}, p={c.parallelism}\n"
         f"load:     concurrency {opts.concurrency} (HTTP clients = raw hashing threads), "
-        f"{opts.seconds:g} s per phase after {opts.warmup:g} s of warm-up",
+        f"{opts.seconds:g} s per phase after {opts.warmup:g} s of warm-up, "
+        f"{opts.rounds} round{'s' if opts.rounds > 1 else ''}",
         flush=True,
     )
 
 
-def print_results(rows: list[tuple[Measurement, Measurement]]) -> None:
+def print_round(number: int, total: int, pairs: list[Pair]) -> None:
+    parts = [
+        f"{http.operation} {http.rate:.1f}/s vs {raw.rate:.1f}/s "
+        f"({overhead_percent(http, raw):.0f}%)"
+        for raw, http in pairs
+    ]
+    noise = max(max(m.other_processes_cores, m.stolen_cores) for pair in pairs for m in pair)
+    print(f"round {number}/{total}: " + ", ".join(parts) + f"; noise up to {noise:.2f} core")
+
+
+def print_results(rows: list[Pair], rounds: int = 1) -> None:
     print()
+    if rounds > 1:
+        print(f"median of {rounds} rounds (each figure from the round with the median rate):")
     print(
         f"{'operation':<10}{'HTTP/s':>9}{'raw/s':>9}{'overhead':>10}"
         f"{'HTTP p50':>10}{'HTTP p95':>10}{'raw p50':>9}{'raw p95':>9}{'n HTTP':>8}"
@@ -702,20 +794,38 @@ def print_results(rows: list[tuple[Measurement, Measurement]]) -> None:
             f"{http.p50_ms:>8.1f}ms{http.p95_ms:>8.1f}ms{raw.p50_ms:>7.1f}ms{raw.p95_ms:>7.1f}ms"
             f"{http.count:>8}"
         )
-    print("\nCPU ms per operation (server loop = event-loop thread; server threads = argon2 and")
-    print("database driver threads; others = every other process, noise):")
-    print(f"{'phase':<16}{'srv loop':>9}{'srv thr':>9}{'client':>9}{'postgres':>9}{'others':>14}")
-    for m in [m for pair in rows for m in pair]:
-        cpu = m.cpu_ms_per_op
+    print(
+        "\nCPU ms per operation, from /proc: hash = one raw argon2id call; srv loop = the server's"
+        "\nevent-loop thread; srv thr = its other threads (argon2id, database driver); server ="
+        "\nsrv loop + srv thr + postgres; client = this process. CPU overhead = 1 - hash/server:"
+        "\nwhat the server alone adds. Client floor = 1 - hash/(hash + client): the overhead an"
+        "\ninfinitely fast server would still show, as the client shares the cores. Loop cap ="
+        "\n1000/srv loop: the most one event loop can serve, whatever the cores."
+    )
+    print(
+        f"{'operation':<10}{'hash':>7}{'srv loop':>9}{'srv thr':>8}{'postgres':>9}{'server':>8}"
+        f"{'client':>8}{'CPU overhead':>13}{'client floor':>13}{'loop cap':>10}"
+    )
+    for raw, http in rows:
+        cpu = http.cpu_ms_per_op
         print(
-            f"{m.kind + ' ' + m.operation:<16}{cpu['server_loop']:>9.1f}"
-            f"{cpu['server_threads']:>9.1f}{cpu['client']:>9.1f}{cpu['postgres']:>9.1f}"
-            f"{m.other_processes_cores:>9.2f} core"
+            f"{http.operation:<10}{hash_cpu_ms(raw):>7.1f}{cpu['server_loop']:>9.1f}"
+            f"{cpu['server_threads']:>8.1f}{cpu['postgres']:>9.1f}{server_cpu_ms(http):>8.1f}"
+            f"{cpu['client']:>8.1f}{server_cpu_overhead_percent(http, raw):>12.1f}%"
+            f"{client_floor_percent(http, raw):>12.1f}%{1000 / cpu['server_loop']:>8.1f}/s"
         )
-    noisy = [m for pair in rows for m in pair if m.other_processes_cores > NOISE_WARNING_CORES]
+    print(
+        "noise, cores used by other processes / stolen by the hypervisor: "
+        + ", ".join(
+            f"{m.kind} {m.operation} {m.other_processes_cores:.2f}/{m.stolen_cores:.2f}"
+            for pair in rows
+            for m in pair
+        )
+    )
+    noisy = [m for pair in rows for m in pair if m.noisy]
     if noisy:
         print(
-            "\nwarning: other processes used CPU during "
+            "warning: the machine was busy during "
             + ", ".join(f"{m.kind} {m.operation}" for m in noisy)
             + ": the figures are skewed, run again on a quiet machine"
         )
@@ -743,6 +853,9 @@ def parse_args(argv: list[str] | None = None) -> Options:
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time per phase")
     parser.add_argument("--warmup", type=float, default=3.0, help="warm-up time per phase")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="repeat all phases; report the median round"
+    )
     parser.add_argument("--memory-cost-kib", type=int, default=19456)
     parser.add_argument("--time-cost", type=int, default=2)
     parser.add_argument("--parallelism", type=int, default=1)
@@ -766,8 +879,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
         help="profile the server with py-spy during the HTTP phases (it costs some CPU)",
     )
     args = parser.parse_args(argv)
-    if args.concurrency < 1 or args.seconds <= 0 or args.warmup < 0:
-        parser.error("concurrency and seconds must be positive")
+    if args.concurrency < 1 or args.rounds < 1 or args.seconds <= 0 or args.warmup < 0:
+        parser.error("concurrency, rounds and seconds must be positive")
     return Options(
         database=args.database,
         concurrency=args.concurrency,
@@ -777,6 +890,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         pg_admin_url=args.pg_admin_url,
         save=not args.no_save,
         quiet_wait=args.quiet_wait,
+        rounds=args.rounds,
         py_spy_dir=args.py_spy,
     )
 
@@ -788,6 +902,8 @@ def main(argv: list[str] | None = None) -> int:
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    if opts.py_spy_dir is not None:
+        print(f"\npy-spy profiles (rates above are lowered by profiling) in {opts.py_spy_dir}")
     if opts.save:
         print(f"\nresults written to {save(result)}")
     return 0

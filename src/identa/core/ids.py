@@ -36,7 +36,7 @@ def log_id() -> str:
     "900" + nanoseconds since the epoch (20 digits, zero padded) + 33 random digits.
     """
     stamp = f"{time.time_ns():020d}"
-    tail = "".join(secrets.choice(string.digits) for _ in range(33))
+    tail = f"{secrets.randbelow(10**33):033d}"
     return "900" + stamp + tail
 
 
