@@ -6,7 +6,7 @@ database, dropped afterwards), then measures, each for a fixed time after a warm
 1. raw argon2id hashes/s with N threads in this process (server idle), as a sign-up does;
 2. sign-ups/s: N httpx clients POSTing /dbconnections/signup;
 3. raw argon2id verifications/s with N threads (server idle), as a login does;
-4. logins/s: N httpx clients each running GET /u/login -> GET the page -> POST the form.
+4. logins/s: N httpx clients each running GET /u/login (a fresh flow and its page) -> POST the form.
 
 The raw figures use Identa's own PasswordHasher with the server's cost parameters (a login
 costs the server one verification, a sign-up one hash), so `overhead = 1 - http/raw` is what
@@ -458,13 +458,10 @@ def signup_op(
 
 
 def login_op(accounts: Accounts) -> Callable[[httpx.AsyncClient, int], Awaitable[None]]:
-    """One full hosted-page login: a fresh flow, its page, then the posted form."""
+    """One full hosted-page login: the page (which starts a fresh flow), then the posted form."""
 
     async def op(client: httpx.AsyncClient, _worker: int) -> None:
-        start = await client.get("/u/login")
-        if start.status_code != 303:
-            raise BenchError(f"GET /u/login answered {start.status_code}, not 303")
-        page = await client.get(start.headers["location"])
+        page = await client.get("/u/login")
         csrf = CSRF_INPUT.search(page.text)
         action = FORM_ACTION.search(page.text)
         if page.status_code != 200 or csrf is None or action is None:

@@ -21,7 +21,9 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         # One writer at a time is SQLite's rule; waiting beats failing with "database is locked".
         kwargs["connect_args"] = {"timeout": 30}
     else:
-        kwargs["pool_pre_ping"] = True
+        # No pre-ping: it costs a round trip per checkout. A connection the server dropped fails
+        # once and SQLAlchemy then discards the whole pool; recycling keeps them fresh.
+        kwargs["pool_recycle"] = 300
         kwargs["pool_size"] = 10
         kwargs["max_overflow"] = 20
     engine = create_async_engine(url, **kwargs)

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
 from identa import __version__
@@ -22,9 +18,8 @@ from identa.http.authn import dbconnections
 from identa.http.hosted import account, login
 from identa.http.hosted.common import Hosted
 from identa.http.hosted.render import Templates
-from identa.http.logs import request_id_var
+from identa.http.middleware import RequestContextMiddleware
 
-log = logging.getLogger("identa.http")
 STATIC = Path(__file__).with_name("hosted") / "static"
 
 
@@ -53,57 +48,7 @@ def build_asgi(container: Container, templates: Templates, *, run_workers: bool 
     )
     app.state.container = container
     app.state.trust_forwarded = container.settings.trust_forwarded_headers
-
-    @app.middleware("http")
-    async def request_id_and_access_log(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        incoming = request.headers.get("x-request-id", "")
-        request_id = (
-            incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
-        )
-        token = request_id_var.set(request_id)
-        started = time.perf_counter()
-        try:
-            try:
-                response = await call_next(request)
-            except Exception:
-                # Never a stack trace to the client: an id that is in the log instead.
-                log.exception("unhandled error on %s %s", request.method, request.url.path)
-                response = JSONResponse(
-                    {
-                        "statusCode": 500,
-                        "error": "Internal Server Error",
-                        "message": f"An internal error occurred (request id {request_id}).",
-                        "errorCode": "internal_error",
-                    },
-                    status_code=500,
-                )
-            response.headers["X-Request-Id"] = request_id
-            response.headers.setdefault("X-Content-Type-Options", "nosniff")
-            response.headers.setdefault("Referrer-Policy", "same-origin")
-            if response.headers.get("content-type", "").startswith("text/html"):
-                response.headers.setdefault("X-Frame-Options", "DENY")
-                response.headers.setdefault(
-                    "Content-Security-Policy",
-                    "default-src 'self'; img-src 'self' https: data:; style-src 'self'; "
-                    "form-action 'self' http: https:; frame-ancestors 'none'",
-                )
-            log.info(
-                "%s %s %s",
-                request.method,
-                request.url.path,
-                response.status_code,
-                extra={
-                    "http_method": request.method,
-                    "http_path": request.url.path,
-                    "http_status": response.status_code,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                },
-            )
-            return response
-        finally:
-            request_id_var.reset(token)
+    app.add_middleware(RequestContextMiddleware)
 
     hosted = Hosted(container, templates)
     app.include_router(health.router(container))

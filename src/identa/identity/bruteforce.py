@@ -36,17 +36,23 @@ def ip_allowed(ip: str | None, allowlist: Sequence[str]) -> bool:
 
 
 class BruteForceGuard:
-    async def is_blocked(
+    async def counter(
         self, session: AsyncSession, connection_id: str, identifier: str, ip: str
-    ) -> bool:
-        blocked_at = await session.scalar(
-            select(BruteForceBlock.blocked_at).where(
+    ) -> BruteForceBlock | None:
+        """The failure counter of one (identifier, IP) pair, if any failure was counted."""
+        return await session.scalar(
+            select(BruteForceBlock).where(
                 BruteForceBlock.connection_id == connection_id,
                 BruteForceBlock.identifier == identifier,
                 BruteForceBlock.ip == ip,
             )
         )
-        return blocked_at is not None
+
+    async def is_blocked(
+        self, session: AsyncSession, connection_id: str, identifier: str, ip: str
+    ) -> bool:
+        counter = await self.counter(session, connection_id, identifier, ip)
+        return counter is not None and counter.blocked_at is not None
 
     async def register_failure(
         self,

@@ -229,7 +229,8 @@ class UserService:
             and bool((connection.options or {}).get("brute_force_protection", True))
             and not ip_allowed(ip, brute_force.allowlist)
         )
-        if protect and await self._guard.is_blocked(session, connection.id, key, ip):
+        counter = await self._guard.counter(session, connection.id, key, ip) if protect else None
+        if counter is not None and counter.blocked_at is not None:
             credential = await self.credential_for_login(session, connection, key)
             raise TooManyAttempts(user_id=credential.user_id if credential else None)
 
@@ -261,7 +262,7 @@ class UserService:
             raise UserBlocked(user_id=user.user_id)
         if result.needs_rehash:
             credential.password_hash = await self._hasher.hash(password)
-        if protect:
+        if counter is not None:
             await self._guard.reset_pair(session, connection.id, key, ip)
         return Authenticated(user=user, credential=credential)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,8 +51,16 @@ def _to_domain(row: TenantSettingsRow) -> TenantSettings:
 
 
 class TenantService:
-    def __init__(self, clock: Clock) -> None:
+    """Tenant settings are read on every login, so they are kept in memory for a few seconds.
+
+    A change made through this service is seen at once in this process; other processes see it
+    within `cache_seconds`.
+    """
+
+    def __init__(self, clock: Clock, *, cache_seconds: float = 5.0) -> None:
         self._clock = clock
+        self._cache_seconds = cache_seconds
+        self._cached: tuple[float, TenantSettings] | None = None
 
     async def _row(self, session: AsyncSession) -> TenantSettingsRow:
         row = await session.get(TenantSettingsRow, TENANT_ROW_ID)
@@ -74,7 +83,12 @@ class TenantService:
         return row
 
     async def get(self, session: AsyncSession) -> TenantSettings:
-        return _to_domain(await self._row(session))
+        cached = self._cached
+        if cached is not None and time.monotonic() - cached[0] < self._cache_seconds:
+            return cached[1]
+        settings = _to_domain(await self._row(session))
+        self._cached = (time.monotonic(), settings)
+        return settings
 
     async def update(self, session: AsyncSession, **changes: Any) -> TenantSettings:
         row = await self._row(session)
@@ -92,4 +106,5 @@ class TenantService:
             setattr(row, key, value)
         row.updated_at = self._clock.now()
         await session.flush()
+        self._cached = None
         return _to_domain(row)

@@ -24,6 +24,10 @@ from identa.identity.errors import (
 from identa.identity.service import NewDatabaseUser
 
 CSRF_MESSAGE = "Your session on this page expired. Please try again."
+NOTICES = {
+    "password_changed": "Your password has been changed. Please log in again.",
+    "logged_out": "You have been logged out.",
+}
 
 
 def _flow_query(request: Request) -> str | None:
@@ -34,6 +38,7 @@ def router(h: Hosted) -> APIRouter:
     r = APIRouter()
 
     async def start_flow(request: Request, screen: str) -> Response:
+        """A page opened without a flow starts one and shows it at once (no redirect hop)."""
         q = request.query_params
         async with h.c.unit_of_work() as uow:
             try:
@@ -43,15 +48,23 @@ def router(h: Hosted) -> APIRouter:
                     connection=q.get("connection"),
                     screen=screen,
                 )
+                view = await h.c.flows.view(uow.session, flow.id)
             except DomainError as exc:
                 brand = await h.default_brand(uow.session)
                 return h.error_page(request, brand, exc.message, start_over=None)
             await uow.commit()
-        target = f"/u/{screen}?state={flow.id}"
-        notice = q.get("notice")
-        if notice in ("password_changed", "logged_out"):
-            target += f"&notice={notice}"
-        return see_other(target)
+        brand = h.brand(view.tenant, view.client)
+        if screen == "signup":
+            if not view.signup_allowed:
+                return h.error_page(
+                    request,
+                    brand,
+                    "Sign-up is disabled for this application.",
+                    status_code=403,
+                    start_over=f"/u/login?state={view.flow.id}",
+                )
+            return signup_page(request, view, brand)
+        return login_page(request, view, brand, notice=NOTICES.get(q.get("notice", "")))
 
     def login_page(
         request: Request,
@@ -109,10 +122,7 @@ def router(h: Hosted) -> APIRouter:
             except FlowNotFound as exc:
                 brand = await h.default_brand(uow.session)
                 return h.error_page(request, brand, exc.message, status_code=400)
-            notice = {
-                "password_changed": "Your password has been changed. Please log in again.",
-                "logged_out": "You have been logged out.",
-            }.get(request.query_params.get("notice", ""))
+            notice = NOTICES.get(request.query_params.get("notice", ""))
             return login_page(request, view, h.brand(view.tenant, view.client), notice=notice)
 
     @r.post("/u/login")
