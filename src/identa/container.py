@@ -19,7 +19,10 @@ from identa.identity.passwords import PasswordHasher
 from identa.identity.service import UserService
 from identa.notify.providers import MailProvider, provider_for
 from identa.notify.service import Courier, MailRenderer, Notifier
+from identa.oidc.client_auth import ClientAuthenticator
 from identa.oidc.keys import KeyService
+from identa.oidc.service import OidcService
+from identa.oidc.tokens import TokenSigner
 from identa.sessions.service import SessionService
 from identa.settings import Settings
 from identa.tenants.service import TenantService
@@ -46,6 +49,8 @@ class Container:
     courier: Courier
     flows: LoginFlows
     account: AccountFlows
+    oidc: OidcService
+    client_auth: ClientAuthenticator
     extras: dict[str, object] = field(default_factory=dict)
 
     def unit_of_work(self) -> UnitOfWork:
@@ -101,6 +106,11 @@ def build_container(
         reset_ttl_seconds=settings.reset_ticket_seconds,
     )
     account = AccountFlows(flows)
+    keys = KeyService(clock)
+    oidc = OidcService(clock, TokenSigner(clock, keys, settings.issuer), settings.public_url)
+    client_auth = ClientAuthenticator(
+        clock, clients, settings.issuer, f"{settings.public_url}/oauth/token"
+    )
     return Container(
         settings=settings,
         clock=clock,
@@ -115,10 +125,12 @@ def build_container(
         sso=sso,
         tickets=tickets,
         events=events,
-        keys=KeyService(clock),
+        keys=keys,
         notifier=notifier,
         mail_provider=provider,
         courier=courier,
         flows=flows,
         account=account,
+        oidc=oidc,
+        client_auth=client_auth,
     )

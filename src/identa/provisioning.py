@@ -98,6 +98,12 @@ async def initialise(container: Container, *, migrate: bool = True) -> InitRepor
             # The operator fixed a new secret through the environment: it wins.
             await container.clients.set_secret(db, existing, mgmt_secret)
 
+        assert mgmt_id is not None
+        api = await container.oidc.ensure_management_api(db)
+        await container.oidc.grant_client(
+            db, mgmt_id, api.identifier, [scope["value"] for scope in api.scopes]
+        )
+
         try:
             connection = await container.connections.by_name(db, DEFAULT_DATABASE_CONNECTION)
         except ConnectionNotFound:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from identa.container import Container
+from identa.core.errors import InvalidInput
 from tests.factories import GOOD_PASSWORD, Visitor, create_user
 
 CONNECTION = "Username-Password-Authentication"
@@ -76,18 +78,20 @@ async def test_pages_are_branded_per_application(
         connection = await container.connections.by_name(uow.session, CONNECTION)
         await container.connections.enable_for(uow.session, connection, made.client.client_id)
         shop_id = made.client.client_id
-        evil = await container.clients.create(
-            uow.session, name="Evil", primary_color="red;}body{display:none"
-        )
-        await container.connections.enable_for(uow.session, connection, evil.client.client_id)
-        evil_id = evil.client.client_id
+        with pytest.raises(InvalidInput, match="hex colour"):
+            await container.clients.create(uow.session, name="Evil", primary_color="red;}body{")
         await uow.commit()
     page = await Visitor(app_client).get(f"/u/login?client_id={shop_id}")
     assert "InnovaShoes Store" in page.text
     assert 'src="https://cdn.example.com/shoe.png"' in page.text
     assert "--primary: #ff6600" in page.text
-    evil_page = await Visitor(app_client).get(f"/u/login?client_id={evil_id}")
-    assert "display:none" not in evil_page.text and "--primary: #3a4ccf" in evil_page.text
+    # Defence in depth: a colour that reached the database some other way is not rendered.
+    async with container.unit_of_work() as uow:
+        row = await container.clients.get(uow.session, shop_id)
+        row.primary_color = "red;}body{"
+        await uow.commit()
+    evil_page = await Visitor(app_client).get(f"/u/login?client_id={shop_id}")
+    assert "body{" not in evil_page.text and "--primary: #3a4ccf" in evil_page.text
 
 
 async def test_connection_not_enabled_for_application_is_refused(

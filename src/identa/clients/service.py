@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from identa.core import ids
 from identa.core.clock import Clock
 from identa.core.errors import InvalidInput
 
+HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$")
 DEFAULT_GRANTS = {
     "spa": ["authorization_code", "implicit", "refresh_token"],
     "regular_web": ["authorization_code", "implicit", "refresh_token", "client_credentials"],
@@ -74,6 +76,12 @@ class ClientService:
             raise InvalidInput(f"app_type must be one of {', '.join(APP_TYPES)}")
         if not name.strip():
             raise InvalidInput("name is required")
+        if primary_color is not None and not HEX_COLOR.match(primary_color):
+            raise InvalidInput("primary colour must be a hex colour such as #1a2b3c")
+        if logo_uri is not None and (
+            len(logo_uri) > 2048 or not logo_uri.startswith(("https://", "http://"))
+        ):
+            raise InvalidInput("logo_uri must be an http(s) URL")
         method = token_endpoint_auth_method or (
             "none" if app_type == "spa" else "client_secret_post"
         )

@@ -27,6 +27,15 @@ class LogType(StrEnum):
     SUCCESS_USER_DELETION = "sdu"
     SUCCESS_API_OPERATION = "sapi"
     FAILED_SENDING_NOTIFICATION = "fn"
+    SUCCESS_EXCHANGE_CODE = "seacft"
+    FAILED_EXCHANGE_CODE = "feacft"
+    SUCCESS_EXCHANGE_REFRESH = "sertft"
+    FAILED_EXCHANGE_REFRESH = "fertft"
+    SUCCESS_EXCHANGE_CLIENT = "seccft"
+    FAILED_EXCHANGE_CLIENT = "feccft"
+    SUCCESS_EXCHANGE_PASSWORD = "sepft"
+    FAILED_EXCHANGE_PASSWORD = "fepft"
+    REFRESH_TOKEN_REVOKED = "srrt"
 
 
 DESCRIPTIONS: dict[LogType, str] = {
@@ -51,6 +60,15 @@ DESCRIPTIONS: dict[LogType, str] = {
     LogType.SUCCESS_USER_DELETION: "Success User Deletion",
     LogType.SUCCESS_API_OPERATION: "Success API Operation",
     LogType.FAILED_SENDING_NOTIFICATION: "Failed Sending Notification",
+    LogType.SUCCESS_EXCHANGE_CODE: "Authorization Code for Access Token",
+    LogType.FAILED_EXCHANGE_CODE: "Failed Exchange of Authorization Code for Access Token",
+    LogType.SUCCESS_EXCHANGE_REFRESH: "Refresh Token for Access Token",
+    LogType.FAILED_EXCHANGE_REFRESH: "Failed Exchange of Refresh Token for Access Token",
+    LogType.SUCCESS_EXCHANGE_CLIENT: "Client Credentials for Access Token",
+    LogType.FAILED_EXCHANGE_CLIENT: "Failed Exchange of Client Credentials for Access Token",
+    LogType.SUCCESS_EXCHANGE_PASSWORD: "Password for Access Token",
+    LogType.FAILED_EXCHANGE_PASSWORD: "Failed Exchange of Password for Access Token",
+    LogType.REFRESH_TOKEN_REVOKED: "Refresh token revoked",
 }
 
 STRATEGY_TYPES = {"auth0": "database"}

@@ -165,6 +165,21 @@ class LoginFlows:
             flow=flow, client=client, connection=connection, tenant=await self.tenants.get(db)
         )
 
+    async def take_completed(self, db: AsyncSession, flow_id: str | None) -> LoginFlow:
+        """A flow whose person has logged in, handed over once to resume what started it."""
+        flow = await db.get(LoginFlow, flow_id) if flow_id and len(flow_id) <= 64 else None
+        now = self._clock.now()
+        if (
+            flow is None
+            or flow.completed_at is None
+            or flow.user_id is None
+            or flow.request.get("resumed")
+            or now - flow.completed_at > timedelta(minutes=10)
+        ):
+            raise FlowNotFound("This login has expired. Please start again.")
+        flow.request = {**flow.request, "resumed": True}
+        return flow
+
     def _complete(self, view: FlowView, user: User) -> str:
         view.flow.completed_at = self._clock.now()
         view.flow.user_id = user.user_id

@@ -62,7 +62,9 @@ class RequestContextMiddleware:
                     for name, value in headers
                 )
                 headers.append((b"x-request-id", request_id.encode("latin-1")))
-                defaults = _ALWAYS + (_HTML_DEFAULTS if is_html else ())
+                # A page that sets its own CSP (frame-ancestors) decides about framing itself.
+                has_csp = b"content-security-policy" in present
+                defaults = _ALWAYS + (_HTML_DEFAULTS if is_html and not has_csp else ())
                 headers.extend((n, v) for n, v in defaults if n not in present)
                 message = {**message, "headers": headers}
             await send(message)

@@ -1,0 +1,82 @@
+"""Signs ID tokens and access tokens (JWTs) with the active key, through joserfc.
+
+Claims follow Auth0's profile (OIDC Core §2, RFC 9068 for access tokens).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from joserfc import jwt
+from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from identa.core.clock import Clock
+from identa.oidc.keys import KeyService
+
+PROFILE_CLAIMS = ("name", "given_name", "family_name", "nickname", "picture", "updated_at")
+EMAIL_CLAIMS = ("email", "email_verified")
+PHONE_CLAIMS = ("phone_number", "phone_verified")
+
+
+def import_private_key(jwk: dict[str, Any]) -> RSAKey | ECKey | OKPKey:
+    kty = jwk.get("kty")
+    if kty == "RSA":
+        return RSAKey.import_key(jwk)
+    if kty == "EC":
+        return ECKey.import_key(jwk)
+    return OKPKey.import_key(jwk)
+
+
+def claims_for_scope(profile: dict[str, Any], scopes: Sequence[str]) -> dict[str, Any]:
+    """The standard claims a scope releases (OIDC Core §5.4), from the normalized profile."""
+    wanted: list[str] = []
+    if "profile" in scopes:
+        wanted.extend(PROFILE_CLAIMS)
+    if "email" in scopes:
+        wanted.extend(EMAIL_CLAIMS)
+    if "phone" in scopes:
+        wanted.extend(PHONE_CLAIMS)
+    return {name: profile[name] for name in wanted if profile.get(name) is not None}
+
+
+class TokenSigner:
+    def __init__(self, clock: Clock, keys: KeyService, issuer: str) -> None:
+        self._clock = clock
+        self._keys = keys
+        self.issuer = issuer
+
+    async def sign(self, db: AsyncSession, claims: dict[str, Any], *, alg: str = "RS256") -> str:
+        key_row, _ = await self._keys.ensure(db, alg)
+        key = import_private_key(key_row.private_jwk)
+        header = {"alg": alg, "kid": key_row.kid, "typ": "JWT"}
+        return jwt.encode(header, claims, key, algorithms=[alg])
+
+    async def verify(
+        self,
+        db: AsyncSession,
+        token: str,
+        *,
+        algorithms: Sequence[str] = ("RS256", "ES256", "EdDSA"),
+    ) -> dict[str, Any]:
+        """Checks the signature against the published keys; the caller checks the claims."""
+        published = await self._keys.published(db)
+        key_set = KeySet(
+            [import_private_key({**row.private_jwk, "kid": row.kid}) for row in published]
+        )
+        decoded = jwt.decode(token, key_set, algorithms=list(algorithms))
+        return dict(decoded.claims)
+
+    def now(self) -> int:
+        return int(self._clock.now().timestamp())
+
+    @staticmethod
+    def new_jti() -> str:
+        return uuid.uuid4().hex
+
+
+def epoch(value: datetime) -> int:
+    return int(value.timestamp())
