@@ -400,3 +400,90 @@ async def test_logout_checks_return_to(app_client: httpx.AsyncClient, container:
         "login_required"
     ]
     assert (await log_types(container, user["user_id"])).count("slo") == 2
+
+
+async def test_private_key_jwt_client_authentication(
+    app_client: httpx.AsyncClient, container: Container
+) -> None:
+    import time
+
+    from joserfc.jwk import RSAKey
+
+    key = RSAKey.generate_key(2048, private=True)
+    public = {**key.as_dict(private=False), "kid": "k1", "alg": "RS256", "use": "sig"}
+    async with container.unit_of_work() as uow:
+        made = await container.clients.create(
+            uow.session,
+            name="Signed M2M",
+            app_type="non_interactive",
+            token_endpoint_auth_method="private_key_jwt",
+            extra={"jwks": {"keys": [public]}},
+        )
+        api = await container.oidc.ensure_management_api(uow.session)
+        await container.oidc.grant_client(
+            uow.session, made.client.client_id, api.identifier, ["read:users"]
+        )
+        await uow.commit()
+    client_id = made.client.client_id
+
+    def assertion(audience: str, signer: RSAKey = key) -> str:
+        now = int(time.time())
+        return jwt.encode(
+            {"alg": "RS256", "kid": "k1"},
+            {
+                "iss": client_id,
+                "sub": client_id,
+                "aud": audience,
+                "iat": now,
+                "exp": now + 180,
+                "jti": secrets.token_hex(8),
+            },
+            signer,
+        )
+
+    def body(token: str) -> dict[str, str]:
+        return {
+            "grant_type": "client_credentials",
+            "audience": f"{PUBLIC_URL}/api/v2/",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": token,
+        }
+
+    ok = await app_client.post("/oauth/token", data=body(assertion(PUBLIC_URL + "/")))
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["scope"] == "read:users"
+    stranger = RSAKey.generate_key(2048, private=True)
+    forged = await app_client.post("/oauth/token", data=body(assertion(PUBLIC_URL + "/", stranger)))
+    assert forged.status_code == 401 and forged.json()["error"] == "invalid_client"
+    wrong_audience = await app_client.post("/oauth/token", data=body(assertion("https://other/")))
+    assert wrong_audience.status_code == 401
+
+
+async def test_form_post_and_web_message_response_modes(
+    app_client: httpx.AsyncClient, container: Container
+) -> None:
+    await create_user(container, "ada@example.com")
+    app = await make_app(container)
+    visitor = Visitor(app_client)
+    await authorize(visitor, app)
+    base = {
+        "response_type": "code",
+        "client_id": app["client_id"],
+        "redirect_uri": CALLBACK,
+        "scope": "openid",
+        "state": "st-<2>",
+    }
+    form_post = await app_client.get("/authorize", params={**base, "response_mode": "form_post"})
+    assert form_post.status_code == 200
+    assert f'action="{CALLBACK}"' in form_post.text
+    assert 'name="code"' in form_post.text and 'value="st-&lt;2&gt;"' in form_post.text
+    assert "form-action https://app.example.com" in form_post.headers["content-security-policy"]
+    message = await app_client.get(
+        "/authorize", params={**base, "response_mode": "web_message", "prompt": "none"}
+    )
+    assert message.status_code == 200
+    assert '"type": "authorization_response"' in message.text
+    assert '"https://app.example.com"' in message.text and '"code":' in message.text
+    assert "st-\\u003c2>" in message.text and "st-<2>" not in message.text
+    assert "frame-ancestors https://app.example.com" in message.headers["content-security-policy"]
+    assert "x-frame-options" not in message.headers

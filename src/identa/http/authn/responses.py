@@ -40,8 +40,11 @@ def authorization_response(redirect_uri: str, mode: str, params: dict[str, str])
             body, headers={"Content-Security-Policy": csp, "Cache-Control": "no-store"}
         )
     # web_message: the page posts the response to the window that opened it (auth0-spa-js).
-    message = json.dumps({"type": "authorization_response", "response": params})
-    target = json.dumps(_origin(redirect_uri))
+    # "<" escaped so that no value (state is the client's) can close the script element.
+    message = json.dumps({"type": "authorization_response", "response": params}).replace(
+        "<", "\\u003c"
+    )
+    target = json.dumps(_origin(redirect_uri)).replace("<", "\\u003c")
     body = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Authorization</title>'
         f'</head><body><script nonce="{nonce}">(function(){{var t=window.opener||window.parent;'
