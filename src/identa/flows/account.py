@@ -67,7 +67,7 @@ class AccountFlows:
             )
             return
         user = await f.users.get(db, credential.user_id)
-        await f.email_link(
+        await f.mail.email_link(
             db,
             template="reset_password",
             purpose=RESET_PASSWORD,
@@ -167,7 +167,7 @@ class AccountFlows:
     ) -> None:
         f = self._f
         client = await self._client(db, client_id)
-        await f.send_verification(db, user, client=client)
+        await f.mail.send_verification(db, user, client=client)
         f.events.record(
             db,
             LogType.SUCCESS_VERIFICATION_EMAIL_REQUEST,
@@ -206,7 +206,7 @@ class AccountFlows:
             )
         except DomainError as exc:
             if isinstance(exc, TooManyAttempts) and exc.details.get("just_blocked") and connection:
-                await f.account_blocked(
+                await f.mail.account_blocked(
                     db,
                     exc,
                     user=user,

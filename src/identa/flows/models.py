@@ -14,6 +14,7 @@ from identa.clients.models import Client
 from identa.connections.models import Connection
 from identa.connections.service import requires_username, signup_disabled
 from identa.db.base import Base, JSONDocument, UTCDateTime
+from identa.events.service import EventSubject
 from identa.identity.models import User
 from identa.sessions.service import IssuedSession
 from identa.tenants.service import TenantSettings
@@ -99,3 +100,20 @@ class LoginOutcome:
     user: User
     session: IssuedSession
     redirect_to: str
+
+
+def subject_for(
+    client: Client | None,
+    connection: Connection | None,
+    user: User | None = None,
+    user_name: str | None = None,
+) -> EventSubject:
+    return EventSubject(
+        client_id=client.client_id if client else None,
+        client_name=client.name if client else None,
+        connection=connection.name if connection else None,
+        connection_id=connection.id if connection else None,
+        strategy=connection.strategy if connection else None,
+        user_id=user.user_id if user else None,
+        user_name=(user.email or user.username) if user else user_name,
+    )

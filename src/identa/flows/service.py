@@ -25,10 +25,11 @@ from identa.core.clock import Clock
 from identa.core.context import RequestContext
 from identa.core.errors import DomainError, InvalidInput
 from identa.events.catalog import LogType
-from identa.events.service import EventRecorder, EventSubject
+from identa.events.service import EventRecorder
 from identa.flows.errors import FlowNotFound, SignupDisabled
-from identa.flows.models import FlowView, Links, LoginFlow, LoginOutcome
-from identa.flows.tickets import RESET_PASSWORD, VERIFY_EMAIL, TicketService
+from identa.flows.models import FlowView, Links, LoginFlow, LoginOutcome, subject_for
+from identa.flows.notices import FlowMail
+from identa.flows.tickets import TicketService
 from identa.identity.errors import (
     TooManyAttempts,
     UserBlocked,
@@ -46,23 +47,6 @@ __all__ = ["FlowView", "Links", "LoginFlows", "LoginOutcome", "subject_for"]
 
 FLOW_LIFETIME = timedelta(hours=1)
 ACCOUNT_PAGE = "/u/account"
-
-
-def subject_for(
-    client: Client | None,
-    connection: Connection | None,
-    user: User | None = None,
-    user_name: str | None = None,
-) -> EventSubject:
-    return EventSubject(
-        client_id=client.client_id if client else None,
-        client_name=client.name if client else None,
-        connection=connection.name if connection else None,
-        connection_id=connection.id if connection else None,
-        strategy=connection.strategy if connection else None,
-        user_id=user.user_id if user else None,
-        user_name=(user.email or user.username) if user else user_name,
-    )
 
 
 class LoginFlows:
@@ -92,8 +76,15 @@ class LoginFlows:
         self.events = events
         self.notifier = notifier
         self.links = links
-        self._verification_ttl = verification_ttl_seconds
-        self._reset_ttl = reset_ttl_seconds
+        self.mail = FlowMail(
+            tenants=tenants,
+            tickets=tickets,
+            notifier=notifier,
+            events=events,
+            links=links,
+            verification_ttl_seconds=verification_ttl_seconds,
+            reset_ttl_seconds=reset_ttl_seconds,
+        )
 
     # -- flow state ------------------------------------------------------------------------
 
@@ -210,7 +201,7 @@ class LoginFlows:
         except TooManyAttempts as exc:
             user = await self.users.find(db, exc.user_id) if exc.user_id else None
             if exc.details.get("just_blocked"):
-                await self.account_blocked(
+                await self.mail.account_blocked(
                     db,
                     exc,
                     user=user,
@@ -252,42 +243,6 @@ class LoginFlows:
             )
             raise
         return await self._finish_login(db, view, result.user, request, previous_session_token)
-
-    async def account_blocked(
-        self,
-        db: AsyncSession,
-        exc: TooManyAttempts,
-        *,
-        user: User | None,
-        client: Client,
-        connection: Connection,
-        request: RequestContext,
-        tenant: TenantSettings,
-        identifier: str,
-    ) -> None:
-        """Records `limit_wc` and, for a real account, e-mails its owner a link that unblocks
-        it (a password reset lifts the block), as Auth0's user-notification shield does."""
-        self.events.record(
-            db,
-            LogType.BLOCKED_ACCOUNT,
-            subject=subject_for(client, connection, user, user_name=identifier),
-            request=request,
-            description=f"Blocked account: {tenant.brute_force.max_attempts} "
-            "failed login attempts from this IP",
-            details={"identifier": exc.details.get("identifier", identifier.strip().lower())},
-        )
-        if user is None or not user.email:
-            return
-        await self.email_link(
-            db,
-            template="account_blocked",
-            purpose=RESET_PASSWORD,
-            user=user,
-            recipient=user.email,
-            client=client,
-            tenant=tenant,
-            extra={"ip": request.ip, "attempts": tenant.brute_force.max_attempts},
-        )
 
     async def _finish_login(
         self,
@@ -379,7 +334,7 @@ class LoginFlows:
             details={"body": body},
         )
         if not user.email_verified:
-            await self.send_verification(db, user, client=client, tenant=tenant)
+            await self.mail.send_verification(db, user, client=client, tenant=tenant)
         return user
 
     async def signup(
@@ -400,68 +355,3 @@ class LoginFlows:
             tenant=view.tenant,
         )
         return await self._finish_login(db, view, user, request, previous_session_token)
-
-    async def send_verification(
-        self,
-        db: AsyncSession,
-        user: User,
-        *,
-        client: Client | None,
-        tenant: TenantSettings | None = None,
-    ) -> None:
-        if not user.email:
-            raise InvalidInput("This account has no email address.")
-        await self.email_link(
-            db,
-            template="verify_email",
-            purpose=VERIFY_EMAIL,
-            user=user,
-            recipient=user.email,
-            client=client,
-            tenant=tenant or await self.tenants.get(db),
-        )
-
-    async def email_link(
-        self,
-        db: AsyncSession,
-        *,
-        template: str,
-        purpose: str,
-        user: User,
-        recipient: str,
-        client: Client | None,
-        tenant: TenantSettings,
-        identity_id: int | None = None,
-        extra: dict[str, Any] | None = None,
-    ) -> None:
-        """Issues a single-use ticket and queues the e-mail that carries its link."""
-        ttl = self._verification_ttl if purpose == VERIFY_EMAIL else self._reset_ttl
-        issued = await self.tickets.issue(
-            db,
-            purpose=purpose,
-            user_id=user.user_id,
-            ttl_seconds=ttl,
-            client_id=client.client_id if client else None,
-            identity_id=identity_id,
-        )
-        link = (
-            self.links.verify_email(issued.token)
-            if purpose == VERIFY_EMAIL
-            else self.links.reset_password(issued.token)
-        )
-        self.notifier.enqueue(
-            db,
-            template=template,
-            recipient=recipient,
-            context={
-                "link": link,
-                "user": {"email": user.email, "name": user.name, "nickname": user.nickname},
-                "application": client.name if client else tenant.friendly_name,
-                "tenant": {
-                    "friendly_name": tenant.friendly_name,
-                    "support_email": tenant.support_email,
-                },
-                "ttl_hours": max(1, ttl // 3600),
-                **(extra or {}),
-            },
-        )

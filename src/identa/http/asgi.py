@@ -14,7 +14,7 @@ from starlette.staticfiles import StaticFiles
 from identa import __version__
 from identa.container import Container
 from identa.http import health
-from identa.http.authn import dbconnections, oidc
+from identa.http.authn import dbconnections, oidc, token
 from identa.http.hosted import account, login
 from identa.http.hosted.common import Hosted
 from identa.http.hosted.render import Templates
@@ -56,6 +56,7 @@ def build_asgi(container: Container, templates: Templates, *, run_workers: bool 
     app.include_router(account.router(hosted))
     app.include_router(dbconnections.router(container))
     app.include_router(oidc.router(hosted))
+    app.include_router(token.router(container))
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -89,6 +89,7 @@ class Hosted:
                 CSRF_COOKIE, cookie, httponly=True, samesite="lax", secure=self.secure, path="/"
             )
         response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Frame-Options"] = "DENY"
         return response
 
     async def form(self, request: Request) -> dict[str, str]:
