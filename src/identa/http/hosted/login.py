@@ -55,15 +55,7 @@ def router(h: Hosted) -> APIRouter:
             await uow.commit()
         brand = h.brand(view.tenant, view.client)
         if screen == "signup":
-            if not view.signup_allowed:
-                return h.error_page(
-                    request,
-                    brand,
-                    "Sign-up is disabled for this application.",
-                    status_code=403,
-                    start_over=f"/u/login?state={view.flow.id}",
-                )
-            return signup_page(request, view, brand)
+            return signup_or_refusal(request, view, brand)
         return login_page(request, view, brand, notice=NOTICES.get(q.get("notice", "")))
 
     def login_page(
@@ -88,6 +80,17 @@ def router(h: Hosted) -> APIRouter:
             requires_username=view.requires_username,
             signup_allowed=view.signup_allowed,
         )
+
+    def signup_or_refusal(request: Request, view: FlowView, brand: Brand) -> Response:
+        if not view.signup_allowed:
+            return h.error_page(
+                request,
+                brand,
+                "Sign-up is disabled for this application.",
+                status_code=403,
+                start_over=f"/u/login?state={view.flow.id}",
+            )
+        return signup_page(request, view, brand)
 
     def signup_page(
         request: Request,
@@ -194,15 +197,7 @@ def router(h: Hosted) -> APIRouter:
             except FlowNotFound as exc:
                 return h.error_page(request, await h.default_brand(uow.session), exc.message)
             brand = h.brand(view.tenant, view.client)
-            if not view.signup_allowed:
-                return h.error_page(
-                    request,
-                    brand,
-                    "Sign-up is disabled for this application.",
-                    status_code=403,
-                    start_over=f"/u/login?state={view.flow.id}",
-                )
-            return signup_page(request, view, brand)
+            return signup_or_refusal(request, view, brand)
 
     @r.post("/u/signup")
     async def signup_post(request: Request) -> Response:
