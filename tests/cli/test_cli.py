@@ -141,3 +141,12 @@ def test_serve_initialises_an_empty_data_dir_and_says_where_to_go(
     assert f"http://127.0.0.1:{port}/u/signup" in output
     assert (Path(env["IDENTA_DATA_DIR"]) / "identa.db").exists()
     assert '"logger": "identa.http"' in output and '"request_id"' in output
+
+
+def test_keys_rotate_adds_a_key(env: dict[str, str]) -> None:
+    run(env, "init")
+    first = run(env, "keys", "rotate").stderr
+    second = run(env, "keys", "rotate", "--alg", "ES256").stderr
+    assert "new RS256 signing key" in first and "new ES256 signing key" in second
+    bad = run(env, "keys", "rotate", "--alg", "HS256", check=False)
+    assert bad.returncode == 2 and "RS256, ES256, EdDSA" in bad.stderr

@@ -487,3 +487,145 @@ async def test_form_post_and_web_message_response_modes(
     assert "st-\\u003c2>" in message.text and "st-<2>" not in message.text
     assert "frame-ancestors https://app.example.com" in message.headers["content-security-policy"]
     assert "x-frame-options" not in message.headers
+
+
+async def test_cors_follows_the_applications_web_origins(
+    app_client: httpx.AsyncClient, container: Container
+) -> None:
+    await make_app(container, app_type="spa", web_origins=["https://spa.example.com"])
+    preflight = await app_client.options(
+        "/oauth/token",
+        headers={
+            "Origin": "https://spa.example.com",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type, auth0-client",
+        },
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "https://spa.example.com"
+    assert "Auth0-Client" in preflight.headers["access-control-allow-headers"]
+    stranger = await app_client.options(
+        "/oauth/token",
+        headers={"Origin": "https://evil.example.com", "Access-Control-Request-Method": "POST"},
+    )
+    assert stranger.status_code == 403 and "access-control-allow-origin" not in stranger.headers
+    posted = await app_client.post(
+        "/oauth/token", data={"grant_type": "x"}, headers={"Origin": "https://spa.example.com"}
+    )
+    assert posted.headers["access-control-allow-origin"] == "https://spa.example.com"
+
+
+async def test_rp_initiated_logout(app_client: httpx.AsyncClient, container: Container) -> None:
+    await create_user(container, "ada@example.com")
+    app = await make_app(container)
+    visitor = Visitor(app_client)
+    code = (await authorize(visitor, app))["code"][0]
+    tokens = (
+        await app_client.post(
+            "/oauth/token",
+            data={
+                "grant_type": "authorization_code",
+                "client_id": app["client_id"],
+                "client_secret": app["client_secret"],
+                "code": code,
+                "redirect_uri": CALLBACK,
+            },
+        )
+    ).json()
+    bad = await app_client.get(
+        "/oidc/logout",
+        params={
+            "id_token_hint": tokens["id_token"],
+            "post_logout_redirect_uri": "https://evil.example.com",
+        },
+    )
+    assert bad.status_code == 400
+    forged = await app_client.get("/oidc/logout", params={"id_token_hint": "a.b.c"})
+    assert forged.status_code == 400
+    ok = await app_client.get(
+        "/oidc/logout",
+        params={
+            "id_token_hint": tokens["id_token"],
+            "post_logout_redirect_uri": "https://app.example.com/bye",
+            "state": "xyz",
+        },
+    )
+    assert (
+        ok.status_code == 302 and ok.headers["location"] == "https://app.example.com/bye?state=xyz"
+    )
+    assert (await authorize(visitor, app, login=False, prompt="none"))["error"] == [
+        "login_required"
+    ]
+
+
+async def test_implicit_flow_only_when_enabled(
+    app_client: httpx.AsyncClient, container: Container
+) -> None:
+    import hashlib as _hashlib
+
+    await create_user(container, "ada@example.com")
+    plain = await make_app(container)
+    refused = await authorize(
+        Visitor(app_client), plain, login=False, response_type="id_token token"
+    )
+    assert refused["error"] == ["unauthorized_client"]
+    app = await make_app(container, extra={"implicit_enabled": True})
+    visitor = Visitor(app_client)
+    await authorize(visitor, app)
+    response = await app_client.get(
+        "/authorize",
+        params={
+            "response_type": "id_token token",
+            "client_id": app["client_id"],
+            "redirect_uri": CALLBACK,
+            "scope": "openid",
+            "nonce": "n-2",
+            "state": "s",
+        },
+    )
+    assert response.status_code == 302
+    fragment = parse_qs(urlsplit(response.headers["location"]).fragment)
+    claims = jwt.decode(fragment["id_token"][0], await key_set(app_client)).claims
+    digest = _hashlib.sha256(fragment["access_token"][0].encode()).digest()[:16]
+    assert claims["at_hash"] == base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    assert claims["nonce"] == "n-2" and fragment["state"] == ["s"]
+
+
+async def test_rotated_keys_stay_published_and_old_tokens_still_verify(
+    app_client: httpx.AsyncClient, container: Container
+) -> None:
+    await create_user(container, "ada@example.com")
+    app = await make_app(container, grant_types=["password"])
+    before = (
+        await app_client.post(
+            "/oauth/token",
+            json={
+                "grant_type": "password",
+                "client_id": app["client_id"],
+                "client_secret": app["client_secret"],
+                "username": "ada@example.com",
+                "password": GOOD_PASSWORD,
+                "scope": "openid",
+            },
+        )
+    ).json()["id_token"]
+    async with container.unit_of_work() as uow:
+        new_key = await container.keys.rotate(uow.session, "RS256")
+        await uow.commit()
+    keys = (await app_client.get("/.well-known/jwks.json")).json()["keys"]
+    assert len(keys) == 2 and new_key.kid in {k["kid"] for k in keys}
+    jwt.decode(before, await key_set(app_client))
+    after = (
+        await app_client.post(
+            "/oauth/token",
+            json={
+                "grant_type": "password",
+                "client_id": app["client_id"],
+                "client_secret": app["client_secret"],
+                "username": "ada@example.com",
+                "password": GOOD_PASSWORD,
+                "scope": "openid",
+            },
+        )
+    ).json()["id_token"]
+    assert jwt.decode(after, await key_set(app_client)).header["kid"] == new_key.kid

@@ -19,6 +19,8 @@ app = typer.Typer(
 )
 users_app = typer.Typer(help="Manage customers.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+keys_app = typer.Typer(help="Manage token signing keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 console = Console(stderr=True)
 
 
@@ -160,6 +162,22 @@ def users_unblock(
 
     released = asyncio.run(run_unblock(Settings(), identifier))
     console.print(f"released {released} block(s)")
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    alg: Annotated[str, typer.Option(help="RS256, ES256 or EdDSA.")] = "RS256",
+) -> None:
+    """Sign with a new key; the old one stays published until its tokens have expired."""
+    from identa.cli.runtime import run_rotate_key
+    from identa.oidc.keys import SUPPORTED_ALGORITHMS
+
+    if alg not in SUPPORTED_ALGORITHMS:
+        raise typer.BadParameter(
+            f"choose one of {', '.join(SUPPORTED_ALGORITHMS)}", param_hint="--alg"
+        )
+    kid = asyncio.run(run_rotate_key(Settings(), alg))
+    console.print(f"new {alg} signing key: [bold]{kid}[/bold]")
 
 
 def main() -> None:

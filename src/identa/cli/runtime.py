@@ -80,3 +80,16 @@ async def run_unblock(settings: Settings, identifier: str) -> int:
             return released
     finally:
         await container.close()
+
+
+async def run_rotate_key(settings: Settings, alg: str) -> str:
+    container, _ = create_container(settings)
+    try:
+        async with container.unit_of_work() as uow:
+            # Old keys must outlive the longest token they signed: access tokens, 24 h.
+            key = await container.keys.rotate(uow.session, alg, keep_published_seconds=86400)
+            kid = key.kid
+            await uow.commit()
+        return kid
+    finally:
+        await container.close()

@@ -15,6 +15,7 @@ from identa import __version__
 from identa.container import Container
 from identa.http import health
 from identa.http.authn import dbconnections, oidc, token
+from identa.http.cors import AllowedOrigins, CorsMiddleware
 from identa.http.hosted import account, login
 from identa.http.hosted.common import Hosted
 from identa.http.hosted.render import Templates
@@ -48,6 +49,7 @@ def build_asgi(container: Container, templates: Templates, *, run_workers: bool 
     )
     app.state.container = container
     app.state.trust_forwarded = container.settings.trust_forwarded_headers
+    app.add_middleware(CorsMiddleware, origins=AllowedOrigins(lambda: _web_origins(container)))
     app.add_middleware(RequestContextMiddleware)
 
     hosted = Hosted(container, templates)
@@ -64,3 +66,13 @@ def build_asgi(container: Container, templates: Templates, *, run_workers: bool 
         return Response(status_code=303, headers={"Location": "/u/account"})
 
     return app
+
+
+async def _web_origins(container: Container) -> set[str]:
+    async with container.unit_of_work() as uow:
+        clients = await container.clients.all(uow.session)
+    return {
+        origin.rstrip("/")
+        for client in clients
+        for origin in [*(client.web_origins or []), *(client.allowed_origins or [])]
+    }

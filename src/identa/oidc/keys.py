@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from joserfc.jwk import ECKey, OKPKey, RSAKey
@@ -60,6 +61,31 @@ class KeyService:
         db.add(key)
         await db.flush()
         return key, True
+
+    async def rotate(
+        self, db: AsyncSession, alg: str = "RS256", *, keep_published_seconds: int = 86400
+    ) -> SigningKey:
+        """Signs with a new key from now on; the old one stays in the JWKS for as long as the
+        tokens it signed can live, then drops out."""
+        if alg not in SUPPORTED_ALGORITHMS:
+            raise ValueError(f"unsupported signing algorithm {alg}")
+        now = self._clock.now()
+        current = await self.active(db, alg)
+        if current is not None:
+            current.retired_at = now
+            current.publish_until = now + timedelta(seconds=keep_published_seconds)
+        jwk = await asyncio.to_thread(_generate, alg)
+        key = SigningKey(
+            kid=jwk["kid"],
+            alg=alg,
+            private_jwk=jwk,
+            created_at=now,
+            retired_at=None,
+            publish_until=None,
+        )
+        db.add(key)
+        await db.flush()
+        return key
 
     async def published(self, db: AsyncSession) -> Sequence[SigningKey]:
         now = self._clock.now()

@@ -48,6 +48,12 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
+def token_hash(token: str) -> str:
+    """OIDC Core §3.1.3.6: left half of SHA-256 of the ASCII token, base64url."""
+    digest = hashlib.sha256(token.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode("ascii")
+
+
 def s256(verifier: str) -> str:
     """RFC 7636 §4.2: BASE64URL(SHA256(ASCII(code_verifier))) without padding."""
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
@@ -312,7 +318,13 @@ class OidcService:
         *,
         with_refresh: bool,
         family_id: str | None = None,
+        with_at_hash: bool = False,
     ) -> tuple[TokenSet, RefreshToken | None]:
+        """Access token, ID token (with `openid`) and refresh token (with `offline_access`).
+
+        `with_at_hash` adds the access token's hash to the ID token, which the implicit
+        `id_token token` response requires (OIDC Core §3.2.2.10).
+        """
         scopes = grant.scope.split()
         now = self.signer.now()
         api = await self.resource_server(db, grant.audience) if grant.audience else None
@@ -356,6 +368,8 @@ class OidcService:
                 id_claims["sid"] = grant.session_id
             if grant.nonce:
                 id_claims["nonce"] = grant.nonce
+            if with_at_hash:
+                id_claims["at_hash"] = token_hash(access_token)
             id_claims.update(grant.extra_id_claims or {})
             # auth0-spa-js accepts only RS256 ID tokens.
             id_token = await self.signer.sign(db, id_claims, alg="RS256")

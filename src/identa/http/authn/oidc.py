@@ -12,11 +12,14 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from identa.container import Container
 from identa.core.errors import DomainError
 from identa.flows.errors import FlowNotFound
+from identa.http.authn.dbconnections import read_payload
 from identa.http.authn.responses import authorization_response
 from identa.http.authn.token import PASSWORD_REALM
 from identa.http.context import request_context
+from identa.http.forms import BadForm
 from identa.http.hosted.common import Hosted
 from identa.oidc.requests import AuthorizationRequest, AuthorizeError, parse_authorization_request
+from identa.oidc.service import Grant
 from identa.oidc.tokens import import_private_key
 from identa.sessions.models import SsoSession
 
@@ -141,6 +144,29 @@ def router(h: Hosted) -> APIRouter:
         if user.blocked:
             return error_redirect(req, "access_denied", "user is blocked")
         await c.sso.add_client(db, sso, req.client_id)
+        if req.response_type != "code":
+            # Implicit flow, only for applications that enabled it (OIDC Core §3.2).
+            grant = Grant(
+                client=await c.clients.get(db, req.client_id),
+                user=user,
+                scope=req.scope,
+                audience=req.audience,
+                auth_time=sso.authenticated_at,
+                session_id=sso.id,
+                nonce=req.nonce,
+            )
+            with_token = "token" in req.response_type.split()
+            tokens, _ = await c.oidc.tokens_for(
+                db, grant, with_refresh=False, with_at_hash=with_token
+            )
+            params = {"id_token": tokens.id_token or "", "state": req.state or "", "iss": issuer}
+            if with_token:
+                params.update(
+                    access_token=tokens.access_token,
+                    token_type="Bearer",
+                    expires_in=str(tokens.expires_in),
+                )
+            return authorization_response(req.redirect_uri, req.response_mode, params)
         code = await c.oidc.issue_code(
             db, req, user=user, session_id=sso.id, auth_time=sso.authenticated_at
         )
@@ -273,5 +299,78 @@ def router(h: Hosted) -> APIRouter:
             )
         h.clear_session_cookie(response)
         return response
+
+    @r.get("/oidc/logout")
+    @r.post("/oidc/logout")
+    async def rp_logout(request: Request) -> Response:
+        """OpenID Connect RP-Initiated Logout 1.0 §2-3."""
+        q = dict(request.query_params)
+        if request.method == "POST":
+            try:
+                q.update({k: str(v) for k, v in (await read_payload(request)).items()})
+            except BadForm as exc:
+                return h.error_page(request, await _brand(), exc.message, start_over=None)
+        hint, target, state = (
+            q.get("id_token_hint"),
+            q.get("post_logout_redirect_uri"),
+            q.get("state"),
+        )
+        async with c.unit_of_work() as uow:
+            db = uow.session
+            client_id = q.get("client_id")
+            if hint:
+                try:
+                    claims = await c.oidc.signer.verify(db, hint)
+                except Exception:
+                    claims = {}
+                audience = claims.get("aud")
+                if claims.get("iss") != issuer or not audience:
+                    return h.error_page(
+                        request,
+                        await h.default_brand(db),
+                        "The id_token_hint is not valid.",
+                        start_over=None,
+                    )
+                hinted = audience[0] if isinstance(audience, list) else str(audience)
+                if client_id and client_id != hinted:
+                    return h.error_page(
+                        request,
+                        await h.default_brand(db),
+                        "client_id does not match the id_token_hint.",
+                        start_over=None,
+                    )
+                client_id = hinted
+            client = (
+                await c.clients.find(db, client_id) if client_id and len(client_id) <= 64 else None
+            )
+            allowed = list(client.allowed_logout_urls) if client else []
+            if target and target not in allowed:
+                return h.error_page(
+                    request,
+                    await h.default_brand(db),
+                    "The post_logout_redirect_uri is not in the application's allowed logout URLs.",
+                    start_over=None,
+                )
+            sso = await h.current_session(db, request)
+            await c.account.logout(
+                db,
+                sso,
+                client_id=client.client_id if client else None,
+                request=request_context(request),
+                details={"return_to": target, "allowed_logout_url": allowed},
+            )
+            await uow.commit()
+        if target:
+            joiner = "&" if "?" in target else "?"
+            location = target + (joiner + urlencode({"state": state}) if state else "")
+            response: Response = RedirectResponse(location, status_code=302)
+        else:
+            response = RedirectResponse("/u/login?notice=logged_out", status_code=302)
+        h.clear_session_cookie(response)
+        return response
+
+    async def _brand() -> Any:
+        async with c.unit_of_work() as uow:
+            return await h.default_brand(uow.session)
 
     return r
