@@ -30,41 +30,44 @@ import os
 import platform
 import re
 import secrets
-import shutil
-import socket
 import sqlite3
-import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
 import httpx
+from _server import (
+    DEFAULT_PG_ADMIN_URL,
+    NOISE_WARNING_CORES,
+    BenchError,
+    CpuSample,
+    CpuUsage,
+    Server,
+    cpu_model,
+    identa_server,
+    no_database,
+    percentile_ms,
+    postgres_database,
+    postgres_version,
+)
+from _server import start_py_spy as start_py_spy_process
+from _server import wait_for_quiet as wait_for_quiet_machine
 
 from identa.identity.passwords import PasswordHasher
 
 PASSWORD = "Bench-Passw0rd!"
 CONNECTION = "Username-Password-Authentication"
-DEFAULT_PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 CSRF_INPUT = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
 FORM_ACTION = re.compile(r'<form method="post" action="([^"]+)"')
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-NOISE_WARNING_CORES = 0.10
-
-
-class BenchError(RuntimeError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -86,103 +89,6 @@ class HashCost:
             "IDENTA_PASSWORD_HASH__TIME_COST": str(self.time_cost),
             "IDENTA_PASSWORD_HASH__PARALLELISM": str(self.parallelism),
         }
-
-
-# -- CPU accounting from /proc ---------------------------------------------------------------
-
-
-def _proc_cpu_seconds(stat_path: str) -> float:
-    """utime + stime of a process or thread, from /proc/.../stat; 0 when it is gone."""
-    try:
-        with open(stat_path, encoding="ascii") as fh:
-            raw = fh.read()
-    except OSError:
-        return 0.0
-    fields = raw[raw.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def _machine_cpu_seconds() -> tuple[float, float]:
-    """(busy, stolen) CPU seconds of the whole machine, all cores, from /proc/stat.
-
-    Stolen time is what the hypervisor gave to other virtual machines: it slows everything
-    down without showing up as anyone's CPU time here.
-    """
-    with open("/proc/stat", encoding="ascii") as fh:
-        parts = [int(p) for p in fh.readline().split()[1:]]
-    user, nice, system, _idle, _iowait, irq, softirq = parts[:7]
-    steal = parts[7] if len(parts) > 7 else 0
-    return (user + nice + system + irq + softirq) / CLK_TCK, steal / CLK_TCK
-
-
-def _postgres_cpu_seconds() -> float:
-    total = 0.0
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/comm", encoding="utf-8") as fh:
-                comm = fh.read().strip()
-        except OSError:
-            continue
-        if comm == "postgres":
-            total += _proc_cpu_seconds(f"/proc/{entry.name}/stat")
-    return total
-
-
-@dataclass(frozen=True)
-class CpuSample:
-    wall: float
-    machine: float
-    steal: float
-    server_all: float
-    server_loop: float
-    client: float
-    postgres: float
-
-    @classmethod
-    def take(cls, server_pid: int, with_postgres: bool) -> CpuSample:
-        times = os.times()
-        machine, steal = _machine_cpu_seconds()
-        return cls(
-            wall=time.perf_counter(),
-            machine=machine,
-            steal=steal,
-            server_all=_proc_cpu_seconds(f"/proc/{server_pid}/stat"),
-            server_loop=_proc_cpu_seconds(f"/proc/{server_pid}/task/{server_pid}/stat"),
-            client=times.user + times.system,
-            postgres=_postgres_cpu_seconds() if with_postgres else 0.0,
-        )
-
-
-@dataclass(frozen=True)
-class CpuUsage:
-    """CPU seconds per component over one phase, and the machine's wall time."""
-
-    wall: float
-    server_loop: float
-    server_threads: float
-    client: float
-    postgres: float
-    others: float
-    steal: float
-
-    @classmethod
-    def between(cls, a: CpuSample, b: CpuSample) -> CpuUsage:
-        server_all = b.server_all - a.server_all
-        server_loop = b.server_loop - a.server_loop
-        client = b.client - a.client
-        postgres = b.postgres - a.postgres
-        ours = server_all + client + postgres
-        return cls(
-            wall=b.wall - a.wall,
-            server_loop=server_loop,
-            server_threads=server_all - server_loop,
-            client=client,
-            postgres=postgres,
-            others=max(0.0, (b.machine - a.machine) - ours),
-            steal=b.steal - a.steal,
-        )
 
 
 # -- measurements ----------------------------------------------------------------------------
@@ -207,12 +113,6 @@ class Measurement:
         return max(self.other_processes_cores, self.stolen_cores) > NOISE_WARNING_CORES
 
 
-def _percentile_ms(latencies: list[float], pct: int) -> float:
-    if len(latencies) < 2:
-        return latencies[0] * 1000 if latencies else float("nan")
-    return statistics.quantiles(latencies, n=100, method="inclusive")[pct - 1] * 1000
-
-
 def _measurement(
     operation: str, kind: str, concurrency: int, latencies: list[float], usage: CpuUsage
 ) -> Measurement:
@@ -225,8 +125,8 @@ def _measurement(
         count=count,
         seconds=usage.wall,
         rate=count / usage.wall,
-        p50_ms=_percentile_ms(latencies, 50),
-        p95_ms=_percentile_ms(latencies, 95),
+        p50_ms=percentile_ms(latencies, 50),
+        p95_ms=percentile_ms(latencies, 95),
         cpu_ms_per_op={
             "server_loop": usage.server_loop * per_op,
             "server_threads": usage.server_threads * per_op,
@@ -276,144 +176,6 @@ async def run_workers(
 
     await asyncio.gather(*(loop(client, i) for i, client in enumerate(clients)))
     return latencies
-
-
-# -- the server under test -------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _identa_executable() -> str:
-    beside = Path(sys.executable).with_name("identa")
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("identa")
-    if found is None:
-        raise BenchError("the `identa` console script was not found; install the project first")
-    return found
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    base_url: str
-    default_client_id: str
-    log_path: Path
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-
-@contextmanager
-def postgres_database(admin_url: str) -> Iterator[str]:
-    """A fresh, empty database for this run; yields its SQLAlchemy URL, drops it afterwards."""
-    name = f"identa_bench_{secrets.token_hex(4)}"
-
-    async def execute(sql: str) -> None:
-        connection = await asyncpg.connect(admin_url)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    asyncio.run(execute(f'CREATE DATABASE "{name}"'))
-    base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    try:
-        yield f"{base}/{name}"
-    finally:
-        asyncio.run(execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-def postgres_version(admin_url: str) -> str:
-    async def query() -> str:
-        connection = await asyncpg.connect(admin_url)
-        try:
-            value: str = await connection.fetchval("SHOW server_version")
-            return value
-        finally:
-            await connection.close()
-
-    return asyncio.run(query())
-
-
-@contextmanager
-def identa_server(cost: HashCost, database_url: str | None) -> Iterator[Server]:
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory(prefix="identa-bench-") as data_dir:
-        env = {
-            **os.environ,
-            **cost.env(),
-            "IDENTA_DATA_DIR": data_dir,
-            "IDENTA_PUBLIC_URL": base_url,
-            "IDENTA_MAIL__PROVIDER": "none",
-            "IDENTA_LOG_LEVEL": "WARNING",
-        }
-        if database_url:
-            env["IDENTA_DATABASE_URL"] = database_url
-        else:
-            env.pop("IDENTA_DATABASE_URL", None)
-        executable = _identa_executable()
-        init = subprocess.run(
-            [executable, "init", "--json"], env=env, capture_output=True, text=True, check=False
-        )
-        if init.returncode != 0:
-            raise BenchError(f"`identa init` failed:\n{init.stderr[-3000:]}")
-        # The JSON is the last line: anything before it is logging (e.g. SQL echo).
-        default_client_id = json.loads(init.stdout.strip().splitlines()[-1])["default_client_id"]
-        log_path = Path(data_dir) / "server.log"
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                [executable, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-        server = Server(process, base_url, default_client_id, log_path)
-        try:
-            _wait_ready(server)
-            yield server
-        finally:
-            _stop(process)
-
-
-def _wait_ready(server: Server, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    with httpx.Client(base_url=server.base_url, timeout=2.0) as client:
-        while time.monotonic() < deadline:
-            if server.process.poll() is not None:
-                raise BenchError(f"the server exited early:\n{server.log_tail()}")
-            try:
-                if client.get("/readyz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-    raise BenchError(f"the server was not ready after {timeout:.0f} s:\n{server.log_tail()}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
-
-
-# -- the HTTP operations ---------------------------------------------------------------------
 
 
 class Accounts:
@@ -513,22 +275,7 @@ def wait_for_quiet(opts: Options, server: Server) -> None:
 
     Gives up after opts.quiet_wait seconds; the results then carry a warning.
     """
-    pg = opts.database == "postgresql"
-    deadline = time.perf_counter() + opts.quiet_wait
-    told = False
-    while True:
-        before = CpuSample.take(server.pid, pg)
-        time.sleep(1.0)
-        usage = CpuUsage.between(before, CpuSample.take(server.pid, pg))
-        busy = max(usage.others, usage.steal) / usage.wall
-        if busy < NOISE_WARNING_CORES:
-            return
-        if time.perf_counter() >= deadline:
-            print(f"  the machine is still busy ({busy:.2f} core): measuring anyway", flush=True)
-            return
-        if not told:
-            print(f"  the machine is busy ({busy:.2f} core): waiting", flush=True)
-            told = True
+    wait_for_quiet_machine(server.pid, opts.database == "postgresql", opts.quiet_wait)
 
 
 def measure_raw(
@@ -554,32 +301,8 @@ def start_py_spy(opts: Options, server: Server, operation: str) -> subprocess.Po
     """
     if opts.py_spy_dir is None:
         return None
-    executable = Path(sys.executable).with_name("py-spy")
-    if not executable.exists():
-        raise BenchError("--py-spy needs py-spy: .venv/bin/pip install py-spy")
-    opts.py_spy_dir.mkdir(parents=True, exist_ok=True)
     out = opts.py_spy_dir / f"{opts.database}-{operation}.txt"
-    process = subprocess.Popen(
-        [
-            str(executable),
-            "record",
-            "--pid",
-            str(server.pid),
-            "--rate",
-            "100",
-            "--threads",
-            "--format",
-            "raw",
-            "--duration",
-            str(max(1, round(opts.seconds))),
-            "--output",
-            str(out),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(0.5)  # attaching takes a moment
-    return process
+    return start_py_spy_process(server.pid, out, opts.seconds)
 
 
 def measure_http(
@@ -626,8 +349,7 @@ def run_round(opts: Options, server: Server, accounts: Accounts, stored: str) ->
 
 
 def _check_alive(server: Server) -> None:
-    if server.process.poll() is not None:
-        raise BenchError(f"the server died:\n{server.log_tail()}")
+    server.check_alive()
 
 
 def _median(measurements: list[Measurement]) -> Measurement:
@@ -646,9 +368,9 @@ def run(opts: Options) -> dict[str, Any]:
     if opts.database == "postgresql":
         database: Any = postgres_database(opts.pg_admin_url)
     else:
-        database = _no_database()
+        database = no_database()
     rounds: list[list[Pair]] = []
-    with database as database_url, identa_server(opts.cost, database_url) as server:
+    with database as database_url, identa_server(opts.cost.env(), database_url) as server:
         accounts = Accounts()
         for number in range(1, opts.rounds + 1):
             pairs = run_round(opts, server, accounts, stored)
@@ -689,11 +411,6 @@ def _result(raw: Measurement, http: Measurement) -> dict[str, Any]:
     }
 
 
-@contextmanager
-def _no_database() -> Iterator[None]:
-    yield None
-
-
 def overhead_percent(http: Measurement, raw: Measurement) -> float:
     return (1 - http.rate / raw.rate) * 100
 
@@ -720,21 +437,10 @@ def client_floor_percent(http: Measurement, raw: Measurement) -> float:
 # -- reporting -------------------------------------------------------------------------------
 
 
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def machine_facts(opts: Options) -> dict[str, Any]:
     facts: dict[str, Any] = {
         "cores": os.cpu_count(),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "os": platform.platform(),
         "python": platform.python_version(),
         "argon2_cffi": package_version("argon2-cffi"),

@@ -20,6 +20,7 @@ from identa.identity.service import UserService
 from identa.notify.providers import MailProvider, provider_for
 from identa.notify.service import Courier, MailRenderer, Notifier
 from identa.oidc.client_auth import ClientAuthenticator
+from identa.oidc.consent import ConsentService
 from identa.oidc.keys import KeyService
 from identa.oidc.service import OidcService
 from identa.oidc.tokens import TokenSigner
@@ -51,6 +52,7 @@ class Container:
     account: AccountFlows
     oidc: OidcService
     client_auth: ClientAuthenticator
+    consents: ConsentService
     extras: dict[str, object] = field(default_factory=dict)
 
     def unit_of_work(self) -> UnitOfWork:
@@ -133,4 +135,5 @@ def build_container(
         account=account,
         oidc=oidc,
         client_auth=client_auth,
+        consents=ConsentService(clock),
     )

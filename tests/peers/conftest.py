@@ -10,6 +10,8 @@ IDENTA_TEST_POSTGRES_URL, dropped afterwards. Browser tests need Debian's chromi
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import os
 import re
@@ -19,13 +21,17 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import IO, Any, NoReturn
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 import pytest
+from joserfc import jwt
+from joserfc.jwk import KeySet
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -49,6 +55,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
+PROVISION_SCRIPT = Path(__file__).with_name("provision.py")
 _LINK = re.compile(r"https?://[^\s<>\"']+")
 
 
@@ -127,6 +134,52 @@ class SentMail:
         return _LINK.findall(self.text)
 
 
+@dataclass(frozen=True)
+class AppSpec:
+    """An application to create; `management_scopes` adds a client grant for the Management API."""
+
+    name: str
+    app_type: str = "regular_web"
+    callbacks: list[str] = field(default_factory=list)
+    allowed_logout_urls: list[str] = field(default_factory=list)
+    grant_types: list[str] | None = None
+    token_endpoint_auth_method: str | None = None
+    connection: str | None = DATABASE_CONNECTION
+    management_scopes: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class UserSpec:
+    email: str
+    password: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class App:
+    client_id: str
+    client_secret: str | None
+    callbacks: list[str]
+    allowed_logout_urls: list[str]
+
+    @property
+    def callback(self) -> str:
+        return self.callbacks[0]
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: str
+    email: str
+    password: str
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    apps: list[App]
+    users: list[User]
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -156,6 +209,7 @@ class LiveServer:
     database_url: str | None = None
     default_client_id: str = ""
     management_client_id: str = ""
+    management_client_secret: str = ""
     process: subprocess.Popen[bytes] | None = None
     _claimed: set[int] = field(default_factory=set)
     _log_handle: IO[bytes] | None = None
@@ -164,6 +218,15 @@ class LiveServer:
     def host(self) -> str:
         """`127.0.0.1:PORT`: what Auth0's SDKs call the domain."""
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def issuer(self) -> str:
+        """The OIDC issuer: the public URL with a trailing slash, as Auth0 publishes it."""
+        return f"{self.url}/"
+
+    @property
+    def management_audience(self) -> str:
+        return f"{self.url}/api/v2/"
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -184,6 +247,46 @@ class LiveServer:
         report: dict[str, Any] = json.loads(done.stdout.decode().strip().splitlines()[-1])
         self.default_client_id = str(report["default_client_id"])
         self.management_client_id = str(report["client_id"])
+        self.management_client_secret = str(report.get("client_secret") or "")
+
+    def provision(
+        self, apps: Sequence[AppSpec] = (), users: Sequence[UserSpec] = ()
+    ) -> Provisioned:
+        """Creates applications and users through the product's services (tests/peers/provision.py).
+
+        One subprocess with the server's environment, one unit of work; the server sees them at
+        once (they share the database). Users are created with a verified e-mail.
+        """
+        request = {"apps": [asdict(app) for app in apps], "users": [asdict(u) for u in users]}
+        done = subprocess.run(
+            [sys.executable, str(PROVISION_SCRIPT)],
+            input=json.dumps(request).encode(),
+            env=self.env,
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+        if done.returncode != 0:
+            pytest.fail(
+                f"provisioning failed with exit code {done.returncode}:\n"
+                f"{done.stderr.decode(errors='replace')[-4000:]}"
+            )
+        answer: dict[str, Any] = json.loads(done.stdout.decode().strip().splitlines()[-1])
+        return Provisioned(
+            apps=[
+                App(
+                    client_id=str(made["client_id"]),
+                    client_secret=made["client_secret"],
+                    callbacks=list(spec.callbacks),
+                    allowed_logout_urls=list(spec.allowed_logout_urls),
+                )
+                for spec, made in zip(apps, answer["apps"], strict=True)
+            ],
+            users=[
+                User(user_id=str(made["user_id"]), email=spec.email, password=spec.password)
+                for spec, made in zip(users, answer["users"], strict=True)
+            ],
+        )
 
     def start(self) -> None:
         self._log_handle = self.log_path.open("wb")
@@ -340,6 +443,151 @@ def server(live_server: LiveServer) -> LiveServer:
     """The module's server, checked to be still running before each test."""
     live_server.assert_running()
     return live_server
+
+
+# -- tokens ------------------------------------------------------------------------------------
+
+
+def verified_claims(server: LiveServer, token: str, **expected: Any) -> dict[str, Any]:
+    """A JWT's claims after checking its RS256 signature against the live JWKS and `expected`.
+
+    `iss` (the issuer, with its trailing slash), `exp` and `iat` are always required; each
+    keyword names another claim and its required value (None: the claim must merely be there).
+    """
+    keys = KeySet.import_key_set(httpx.get(f"{server.url}/.well-known/jwks.json").json())
+    decoded = jwt.decode(token, keys, algorithms=["RS256"])
+    options: dict[str, Any] = {
+        "iss": {"essential": True, "value": server.issuer},
+        "exp": {"essential": True},
+        "iat": {"essential": True},
+    }
+    for name, value in expected.items():
+        options[name] = (
+            {"essential": True} if value is None else {"essential": True, "value": value}
+        )
+    jwt.JWTClaimsRegistry(**options).validate(decoded.claims)
+    return dict(decoded.claims)
+
+
+# -- a headless browser for /authorize (httpx) -------------------------------------------------
+
+
+def pkce_pair() -> tuple[str, str]:
+    """A fresh PKCE code_verifier and its S256 code_challenge (RFC 7636)."""
+    verifier = base64.urlsafe_b64encode(os.urandom(48)).rstrip(b"=").decode()
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+@dataclass
+class HtmlForm:
+    action: str
+    method: str
+    fields: dict[str, str]
+
+
+class _FormParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[HtmlForm] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        named = {key: value or "" for key, value in attrs}
+        if tag == "form":
+            self.forms.append(
+                HtmlForm(named.get("action", ""), named.get("method", "get").lower(), {})
+            )
+        elif tag == "input" and self.forms and named.get("name"):
+            self.forms[-1].fields[named["name"]] = named.get("value", "")
+
+
+def html_forms(html: str) -> list[HtmlForm]:
+    parser = _FormParser()
+    parser.feed(html)
+    return parser.forms
+
+
+class HostedLogin:
+    """Walks /authorize like a browser, through the hosted login page, to the app's callback.
+
+    The callback itself is never requested: `authorize` returns its URL (with code, state and
+    iss) for the relying party under test. Cookies are kept, so a second call rides the session.
+    """
+
+    MAX_STEPS = 12
+
+    def __init__(self, server: LiveServer) -> None:
+        self.server = server
+        self.http = httpx.Client(timeout=10.0)
+        self.login_pages = 0
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> HostedLogin:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _ours(self, url: str) -> bool:
+        return url.startswith(self.server.url + "/")
+
+    def authorize(self, url: str, email: str | None = None, password: str | None = None) -> str:
+        """The callback URL the server finally redirects to; logs in when it asks for it."""
+        response = self.http.get(url)
+        for _ in range(self.MAX_STEPS):
+            if response.is_redirect:
+                target = urljoin(str(response.url), response.headers["location"])
+                if not self._ours(target):
+                    return target
+                response = self.http.get(target)
+                continue
+            login = self._login_form(response)
+            if response.status_code == 200 and login is not None:
+                if email is None or password is None:
+                    raise AssertionError(f"the server asked for a login at {response.url}")
+                if self.login_pages:
+                    raise AssertionError(
+                        f"the login was refused; the page says:\n{page_text(response.text)}"
+                    )
+                self.login_pages += 1
+                response = self.http.post(
+                    urljoin(str(response.url), login.action),
+                    data={**login.fields, "username": email, "password": password},
+                )
+                continue
+            raise AssertionError(
+                f"unexpected {response.status_code} at {response.url}:\n{page_text(response.text)}"
+            )
+        raise AssertionError(f"more than {self.MAX_STEPS} steps from {url}")
+
+    @staticmethod
+    def _login_form(response: httpx.Response) -> HtmlForm | None:
+        if "html" not in response.headers.get("content-type", ""):
+            return None
+        for form in html_forms(response.text):
+            if form.method == "post" and "password" in form.fields and "username" in form.fields:
+                return form
+        return None
+
+
+def page_text(html: str, limit: int = 1500) -> str:
+    """An HTML page's visible text, squeezed, for assertion messages."""
+    without_tags = re.sub(r"(?s)<(script|style)\b.*?</\1>|<[^>]+>", " ", html)
+    return re.sub(r"\s+", " ", without_tags).strip()[:limit]
+
+
+def callback_params(url: str) -> dict[str, str]:
+    """The query parameters of a callback URL (one value each)."""
+    return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
+
+
+@pytest.fixture
+def hosted_login(live_server: LiveServer) -> Iterator[HostedLogin]:
+    """A fresh cookie jar walking the live server's /authorize and login page."""
+    with HostedLogin(live_server) as login:
+        yield login
 
 
 # -- the browser -------------------------------------------------------------------------------

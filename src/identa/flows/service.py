@@ -156,6 +156,43 @@ class LoginFlows:
             flow=flow, client=client, connection=connection, tenant=await self.tenants.get(db)
         )
 
+    async def start_consent(
+        self, db: AsyncSession, *, client_id: str, user_id: str, request: dict[str, Any]
+    ) -> LoginFlow:
+        """A flow in which a signed-in person decides what a third-party application gets."""
+        now = self._clock.now()
+        flow = LoginFlow(
+            id=ids.opaque_token(18),
+            client_id=client_id,
+            connection=None,
+            screen="consent",
+            request=dict(request),
+            return_to=None,
+            created_at=now,
+            expires_at=now + FLOW_LIFETIME,
+            completed_at=None,
+            user_id=user_id,
+        )
+        flow.return_to = f"/authorize/resume?state={flow.id}"
+        db.add(flow)
+        await db.flush()
+        return flow
+
+    async def open_consent(self, db: AsyncSession, flow_id: str | None, user_id: str) -> LoginFlow:
+        flow = await db.get(LoginFlow, flow_id) if flow_id and len(flow_id) <= 64 else None
+        if (
+            flow is None
+            or flow.screen != "consent"
+            or flow.user_id != user_id
+            or flow.completed_at is not None
+            or flow.expires_at <= self._clock.now()
+        ):
+            raise FlowNotFound("This page has expired. Please start again.")
+        return flow
+
+    def finish_consent(self, flow: LoginFlow) -> None:
+        flow.completed_at = self._clock.now()
+
     async def take_completed(self, db: AsyncSession, flow_id: str | None) -> LoginFlow:
         """A flow whose person has logged in, handed over once to resume what started it."""
         flow = await db.get(LoginFlow, flow_id) if flow_id and len(flow_id) <= 64 else None

@@ -16,7 +16,7 @@ from identa.container import Container
 from identa.http import health
 from identa.http.authn import dbconnections, oidc, token
 from identa.http.cors import AllowedOrigins, CorsMiddleware
-from identa.http.hosted import account, login
+from identa.http.hosted import account, consent, login
 from identa.http.hosted.common import Hosted
 from identa.http.hosted.render import Templates
 from identa.http.middleware import RequestContextMiddleware
@@ -56,6 +56,7 @@ def build_asgi(container: Container, templates: Templates, *, run_workers: bool 
     app.include_router(health.router(container))
     app.include_router(login.router(hosted))
     app.include_router(account.router(hosted))
+    app.include_router(consent.router(hosted))
     app.include_router(dbconnections.router(container))
     app.include_router(oidc.router(hosted))
     app.include_router(token.router(container))

@@ -138,11 +138,36 @@ def router(h: Hosted) -> APIRouter:
         )
 
     async def complete(
-        db: Any, req: AuthorizationRequest, sso: SsoSession, request: Request
+        db: Any,
+        req: AuthorizationRequest,
+        sso: SsoSession,
+        request: Request,
+        *,
+        consented: bool = False,
     ) -> Response:
         user = await c.users.get(db, sso.user_id)
         if user.blocked:
             return error_redirect(req, "access_denied", "user is blocked")
+        client = await c.clients.get(db, req.client_id)
+        prompts = set((req.prompt or "").split())
+        missing = await c.consents.missing(
+            db,
+            user_id=user.user_id,
+            client=client,
+            audience=c.oidc.canonical_audience(req.audience),
+            scopes=req.scopes,
+        )
+        must_ask = not client.is_first_party and "consent" in prompts and not consented
+        if missing or must_ask:
+            if "none" in prompts:
+                return error_redirect(req, "consent_required", "Consent required")
+            flow = await c.flows.start_consent(
+                db,
+                client_id=client.client_id,
+                user_id=user.user_id,
+                request={"kind": "authorize", "authorize": req.as_dict()},
+            )
+            return RedirectResponse(f"/u/consent?state={flow.id}", status_code=302)
         await c.sso.add_client(db, sso, req.client_id)
         if req.response_type != "code":
             # Implicit flow, only for applications that enabled it (OIDC Core §3.2).
@@ -257,7 +282,7 @@ def router(h: Hosted) -> APIRouter:
             if sso is None or sso.user_id != flow.user_id or "authorize" not in flow.request:
                 return h.error_page(request, brand, "This login has expired. Please start again.")
             req = AuthorizationRequest.from_dict(flow.request["authorize"])
-            response = await complete(db, req, sso, request)
+            response = await complete(db, req, sso, request, consented=flow.screen == "consent")
             await uow.commit()
         return response
 

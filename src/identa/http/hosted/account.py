@@ -224,6 +224,16 @@ def router(h: Hosted) -> APIRouter:
             user = await h.c.users.get(db, sso.user_id)
             brand = await h.default_brand(db, first_client(sso))
             has_password = await h.c.users.database_credential(db, user) is not None
+            apps = []
+            for consent in await h.c.consents.for_user(db, user.user_id):
+                client = await h.c.clients.find(db, consent.client_id)
+                apps.append(
+                    {
+                        "client_id": consent.client_id,
+                        "name": client.name if client else consent.client_id,
+                        "scopes": " ".join(consent.scopes),
+                    }
+                )
             await uow.commit()
             return h.render(
                 request,
@@ -232,6 +242,7 @@ def router(h: Hosted) -> APIRouter:
                 user=user,
                 status_code=status_code,
                 has_password=has_password,
+                apps=apps,
                 **extra,
             )
 
@@ -240,6 +251,7 @@ def router(h: Hosted) -> APIRouter:
         notice = {
             "profile_saved": "Your profile has been saved.",
             "verification_sent": "We've sent you a new verification email.",
+            "access_revoked": "The application no longer has access to your account.",
         }.get(request.query_params.get("notice", ""))
         return await account_page(request, notice=notice)
 
@@ -339,6 +351,20 @@ def router(h: Hosted) -> APIRouter:
                 )
             await uow.commit()
         return see_other("/u/account?notice=verification_sent")
+
+    @r.post("/u/account/applications/revoke")
+    async def revoke_application(request: Request) -> Response:
+        form, failed = await signed_in_form(request)
+        if failed is not None or form is None:
+            return failed or see_other("/u/account")
+        async with h.c.unit_of_work() as uow:
+            db = uow.session
+            sso = await h.current_session(db, request)
+            if sso is None:
+                return see_other("/u/login")
+            await h.c.consents.revoke(db, user_id=sso.user_id, client_id=form.get("client_id", ""))
+            await uow.commit()
+        return see_other("/u/account?notice=access_revoked")
 
     @r.post("/u/logout")
     async def logout_post(request: Request) -> Response:
