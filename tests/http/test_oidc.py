@@ -629,3 +629,81 @@ async def test_rotated_keys_stay_published_and_old_tokens_still_verify(
         )
     ).json()["id_token"]
     assert jwt.decode(after, await key_set(app_client)).header["kid"] == new_key.kid
+
+
+async def test_refused_authorizations_and_silent_auth_are_logged(
+    app_client: httpx.AsyncClient, container: Container
+) -> None:
+    await create_user(container, "ada@example.com")
+    app = await make_app(container)
+    visitor = Visitor(app_client)
+    await app_client.get("/authorize", params={"client_id": "nope"})
+    await authorize(visitor, app, login=False, prompt="none")
+    await authorize(visitor, app)
+    await authorize(visitor, app, login=False, prompt="none")
+    types = await log_types(container)
+    assert types[:3] == ["ss", "f", "fsa"] and types[-1] == "ssa"
+
+
+async def test_login_hint_prefills_the_login_page(
+    app_client: httpx.AsyncClient, container: Container
+) -> None:
+    app = await make_app(container)
+    response = await app_client.get(
+        "/authorize",
+        params={
+            "response_type": "code",
+            "client_id": app["client_id"],
+            "redirect_uri": CALLBACK,
+            "login_hint": "grace@example.com",
+        },
+    )
+    page = await app_client.get(response.headers["location"])
+    assert 'value="grace@example.com"' in page.text
+
+
+async def test_api_tokens_use_the_api_signing_algorithm(
+    app_client: httpx.AsyncClient, container: Container
+) -> None:
+    from identa.oidc.models import ResourceServer
+
+    await create_user(container, "ada@example.com")
+    app = await make_app(container, grant_types=["password"])
+    async with container.unit_of_work() as uow:
+        now = container.clock.now()
+        uow.session.add(
+            ResourceServer(
+                id="api1",
+                identifier="https://shoes.example.com/api",
+                name="Shoes",
+                scopes=[{"value": "read:orders", "description": "Read orders"}],
+                signing_alg="ES256",
+                token_lifetime=600,
+                allow_offline_access=False,
+                skip_consent_for_verifiable_first_party_clients=True,
+                is_system=False,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        await uow.commit()
+    body = (
+        await app_client.post(
+            "/oauth/token",
+            json={
+                "grant_type": "password",
+                "client_id": app["client_id"],
+                "client_secret": app["client_secret"],
+                "username": "ada@example.com",
+                "password": GOOD_PASSWORD,
+                "scope": "openid",
+                "audience": "https://shoes.example.com/api",
+            },
+        )
+    ).json()
+    keys = await key_set(app_client)
+    access = jwt.decode(body["access_token"], keys, algorithms=["ES256"])
+    assert access.header["alg"] == "ES256"
+    assert access.claims["aud"] == ["https://shoes.example.com/api", PUBLIC_URL + "/userinfo"]
+    assert body["expires_in"] == 600
+    assert jwt.decode(body["id_token"], keys).header["alg"] == "RS256"

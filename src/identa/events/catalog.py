@@ -36,6 +36,8 @@ class LogType(StrEnum):
     SUCCESS_EXCHANGE_PASSWORD = "sepft"
     FAILED_EXCHANGE_PASSWORD = "fepft"
     REFRESH_TOKEN_REVOKED = "srrt"
+    SUCCESS_SILENT_AUTH = "ssa"
+    FAILED_SILENT_AUTH = "fsa"
 
 
 DESCRIPTIONS: dict[LogType, str] = {
@@ -69,6 +71,8 @@ DESCRIPTIONS: dict[LogType, str] = {
     LogType.SUCCESS_EXCHANGE_PASSWORD: "Password for Access Token",
     LogType.FAILED_EXCHANGE_PASSWORD: "Failed Exchange of Password for Access Token",
     LogType.REFRESH_TOKEN_REVOKED: "Refresh token revoked",
+    LogType.SUCCESS_SILENT_AUTH: "Successful silent authentication",
+    LogType.FAILED_SILENT_AUTH: "Failed silent authentication",
 }
 
 STRATEGY_TYPES = {"auth0": "database"}

@@ -11,7 +11,9 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from identa.container import Container
 from identa.core.errors import DomainError
+from identa.events.catalog import LogType
 from identa.flows.errors import FlowNotFound
+from identa.flows.service import subject_for
 from identa.http.authn.dbconnections import read_payload
 from identa.http.authn.responses import authorization_response
 from identa.http.authn.token import PASSWORD_REALM
@@ -201,6 +203,29 @@ def router(h: Hosted) -> APIRouter:
             {"code": code, "state": req.state or "", "iss": issuer},
         )
 
+    async def failed(
+        db: Any,
+        request: Request,
+        client: Any,
+        error: str,
+        description: str,
+        params: dict[str, str],
+        *,
+        silent: bool = False,
+    ) -> None:
+        """Every refused authorization request is logged (f, or fsa for prompt=none)."""
+        c.events.record(
+            db,
+            LogType.FAILED_SILENT_AUTH if silent else LogType.FAILED_LOGIN,
+            subject=subject_for(client, None),
+            request=request_context(request),
+            description=description,
+            details={
+                "error": {"message": description, "oauthError": error},
+                "qs": {k: v[:256] for k, v in params.items() if k != "login_hint"},
+            },
+        )
+
     @r.get("/authorize")
     async def authorize(request: Request) -> Response:
         params = {k: v for k, v in request.query_params.items()}
@@ -210,6 +235,8 @@ def router(h: Hosted) -> APIRouter:
             client = await c.clients.find(db, client_id) if 0 < len(client_id) <= 64 else None
             brand = await h.default_brand(db)
             if client is None:
+                await failed(db, request, None, "invalid_request", "unknown client", params)
+                await uow.commit()
                 return h.error_page(
                     request,
                     brand,
@@ -219,6 +246,8 @@ def router(h: Hosted) -> APIRouter:
             try:
                 req = parse_authorization_request(client, params)
             except AuthorizeError as exc:
+                await failed(db, request, client, exc.error, exc.description, params)
+                await uow.commit()
                 if not exc.redirectable:
                     return h.error_page(
                         request,
@@ -246,8 +275,30 @@ def router(h: Hosted) -> APIRouter:
                     sso = None
             if "none" in prompts:
                 if sso is None:
+                    await failed(
+                        db, request, client, "login_required", "Login required", params, silent=True
+                    )
+                    await uow.commit()
                     return error_redirect(req, "login_required", "Login required")
                 response = await complete(db, req, sso, request)
+                location = response.headers.get("location", "")
+                if "error=" not in location and not location.startswith("/u/consent"):
+                    c.events.record(
+                        db,
+                        LogType.SUCCESS_SILENT_AUTH,
+                        subject=subject_for(client, None, await c.users.find(db, sso.user_id)),
+                        request=request_context(request),
+                    )
+                else:
+                    await failed(
+                        db,
+                        request,
+                        client,
+                        "consent_required",
+                        "Consent required",
+                        params,
+                        silent=True,
+                    )
                 await uow.commit()
                 return response
             if sso is not None and "login" not in prompts and req.screen_hint != "signup":
@@ -263,6 +314,8 @@ def router(h: Hosted) -> APIRouter:
                     request={"kind": "authorize", "authorize": req.as_dict()},
                 )
             except DomainError as exc:
+                await failed(db, request, client, "invalid_request", exc.message, params)
+                await uow.commit()
                 return error_redirect(req, "invalid_request", exc.message)
             flow.return_to = f"/authorize/resume?state={flow.id}"
             await uow.commit()

@@ -126,7 +126,14 @@ def router(h: Hosted) -> APIRouter:
                 brand = await h.default_brand(uow.session)
                 return h.error_page(request, brand, exc.message, status_code=400)
             notice = NOTICES.get(request.query_params.get("notice", ""))
-            return login_page(request, view, h.brand(view.tenant, view.client), notice=notice)
+            hint = (view.flow.request.get("authorize") or {}).get("login_hint") or ""
+            return login_page(
+                request,
+                view,
+                h.brand(view.tenant, view.client),
+                notice=notice,
+                identifier=str(hint)[:254],
+            )
 
     @r.post("/u/login")
     async def login_post(request: Request) -> Response:
