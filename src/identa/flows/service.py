@@ -324,6 +324,7 @@ class LoginFlows:
         new: NewDatabaseUser,
         request: RequestContext,
         tenant: TenantSettings | None = None,
+        send_verification: bool = True,
     ) -> User:
         """Creates a database user, queues the verification e-mail, records ss or fs.
 
@@ -370,7 +371,7 @@ class LoginFlows:
             request=request,
             details={"body": body},
         )
-        if not user.email_verified:
+        if send_verification and not user.email_verified:
             await self.mail.send_verification(db, user, client=client, tenant=tenant)
         return user
 

@@ -19,6 +19,7 @@ from identa.http.cors import AllowedOrigins, CorsMiddleware
 from identa.http.hosted import account, consent, login
 from identa.http.hosted.common import Hosted
 from identa.http.hosted.render import Templates
+from identa.http.management import users as management_users
 from identa.http.middleware import RequestContextMiddleware
 
 STATIC = Path(__file__).with_name("hosted") / "static"
@@ -60,6 +61,7 @@ def build_asgi(container: Container, templates: Templates, *, run_workers: bool 
     app.include_router(dbconnections.router(container))
     app.include_router(oidc.router(hosted))
     app.include_router(token.router(container))
+    app.include_router(management_users.router(container))
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     @app.get("/", include_in_schema=False)

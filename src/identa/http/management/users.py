@@ -1,0 +1,303 @@
+"""/api/v2/users, /api/v2/users-by-email and /api/v2/users/{id}/logs in Auth0's shapes."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import func, select
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from identa.connections.errors import ConnectionNotFound
+from identa.connections.service import is_database, password_policy
+from identa.container import Container
+from identa.core.context import RequestContext
+from identa.core.errors import DomainError
+from identa.events.catalog import LogType
+from identa.events.models import LogEvent
+from identa.events.service import EventSubject, log_event_to_dict
+from identa.http.authn.dbconnections import read_payload
+from identa.http.context import request_context
+from identa.http.forms import BadForm
+from identa.http.management.auth import Caller, authenticate
+from identa.http.management.errors import ApiError, bad_request, not_found
+from identa.http.management.paging import paging, select_fields
+from identa.identity.errors import PasswordPolicyError, UserExists, UsernameExists
+from identa.identity.models import User
+from identa.identity.profile import NewDatabaseUser, user_to_dict
+
+PROFILE_FIELDS = ("given_name", "family_name", "name", "nickname", "picture")
+PATCHABLE = {
+    "app_metadata", "blocked", "email", "email_verified", "family_name", "given_name", "name",
+    "nickname", "password", "phone_number", "phone_verified", "picture", "username",
+    "user_metadata", "verify_email", "verify_phone_number", "connection", "client_id",
+}  # fmt: skip
+SORTABLE = {"created_at", "updated_at", "last_login", "logins_count", "email", "name", "user_id"}
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def api(handler: Handler) -> Handler:
+    """Renders ApiError in Auth0's shape; a malformed body is a 400, not a crash."""
+
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            return exc.response()
+        except BadForm as exc:
+            return ApiError(exc.status_code, exc.message, "invalid_body").response()
+
+    wrapped.__name__ = handler.__name__
+    return wrapped
+
+
+def _string(body: dict[str, Any], key: str, limit: int) -> str | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise bad_request(f"Payload validation error: '{key}' must be a string.")
+    if len(value) > limit:
+        raise bad_request(f"Payload validation error: '{key}' is longer than {limit} characters.")
+    return value
+
+
+def router(c: Container) -> APIRouter:
+    r = APIRouter(prefix="/api/v2")
+
+    def sapi(
+        db: Any, ctx: RequestContext, caller: Caller, description: str, user: User | None
+    ) -> None:
+        c.events.record(
+            db,
+            LogType.SUCCESS_API_OPERATION,
+            subject=EventSubject(
+                client_id=caller.client_id,
+                user_id=user.user_id if user else None,
+                user_name=user.email if user else None,
+            ),
+            request=ctx,
+            description=description,
+        )
+
+    async def load(db: Any, user_id: str) -> User:
+        user = await c.users.find(db, user_id) if len(user_id) <= 255 else None
+        if user is None:
+            raise not_found("The user does not exist.")
+        return user
+
+    @api
+    async def list_users(request: Request) -> Response:
+        await authenticate(c, request, "read:users")
+        page = paging(request)
+        sort = request.query_params.get("sort") or "created_at:1"
+        field, _, direction = sort.partition(":")
+        if field not in SORTABLE or direction not in ("1", "-1"):
+            raise bad_request("Query validation error: invalid sort.", "invalid_query_string")
+        column = getattr(User, field)
+        order = [column.asc() if direction == "1" else column.desc(), User.user_id.asc()]
+        async with c.unit_of_work() as uow:
+            query = select(User)
+            total = int(await uow.session.scalar(select(func.count()).select_from(User)) or 0)
+            rows = (
+                await uow.session.scalars(
+                    query.order_by(*order).offset(page.offset).limit(page.per_page)
+                )
+            ).all()
+            items = [select_fields(request, user_to_dict(u)) for u in rows]
+        return JSONResponse(page.body("users", items, total))
+
+    @api
+    async def get_user(request: Request) -> Response:
+        await authenticate(c, request, "read:users")
+        async with c.unit_of_work() as uow:
+            user = await load(uow.session, request.path_params["user_id"])
+            return JSONResponse(select_fields(request, user_to_dict(user)))
+
+    @api
+    async def create_user(request: Request) -> Response:
+        caller = await authenticate(c, request, "create:users")
+        body = await read_payload(request)
+        connection_name = _string(body, "connection", 128)
+        if not connection_name:
+            raise bad_request("Payload validation error: Missing required property: connection.")
+        email = _string(body, "email", 254)
+        if not email:
+            raise bad_request("Payload validation error: Missing required property: email.")
+        ctx = request_context(request)
+        async with c.unit_of_work() as uow:
+            db = uow.session
+            try:
+                connection = await c.connections.by_name(db, connection_name)
+            except ConnectionNotFound as exc:
+                raise bad_request(
+                    "The connection does not exist.", "inexistent_connection"
+                ) from exc
+            if not is_database(connection):
+                raise bad_request(
+                    "Users can only be created on database connections.", "operation_not_supported"
+                )
+            new = NewDatabaseUser(
+                email=email,
+                password=_string(body, "password", 64 * 1024),
+                username=_string(body, "username", 128),
+                phone_number=_string(body, "phone_number", 32),
+                user_metadata=body.get("user_metadata"),
+                app_metadata=body.get("app_metadata"),
+                email_verified=body.get("email_verified") is True,
+                blocked=body.get("blocked") is True,
+                user_id=_string(body, "user_id", 255),
+                **{k: _string(body, k, 2048) for k in PROFILE_FIELDS},
+            )
+            client = await c.flows.default_client(db)
+            try:
+                user = await c.flows.register(
+                    db,
+                    client=client,
+                    connection=connection,
+                    new=new,
+                    request=ctx,
+                    send_verification=body.get("verify_email", True) is not False,
+                )
+            except (UserExists, UsernameExists) as exc:
+                await uow.commit()
+                raise ApiError(
+                    409,
+                    "The user already exists."
+                    if isinstance(exc, UserExists)
+                    else "The username provided is in use already.",
+                    "auth0_idp_error",
+                ) from exc
+            except PasswordPolicyError as exc:
+                await uow.commit()
+                raise bad_request(
+                    "PasswordStrengthError: Password is too weak", "invalid_password"
+                ) from exc
+            except DomainError as exc:
+                await uow.commit()
+                raise bad_request(f"Payload validation error: {exc.message}") from exc
+            sapi(db, ctx, caller, "Create a User", user)
+            out = user_to_dict(user)
+            await uow.commit()
+        return JSONResponse(out, status_code=201)
+
+    @api
+    async def update_user(request: Request) -> Response:
+        caller = await authenticate(c, request, "update:users")
+        body = await read_payload(request) if request.headers.get("content-length") != "0" else {}
+        raw_keys = set(body)
+        unknown = sorted(raw_keys - PATCHABLE)
+        if unknown:
+            raise bad_request(
+                f"Payload validation error: Additional properties not allowed: {', '.join(unknown)}"
+            )
+        ctx = request_context(request)
+        async with c.unit_of_work() as uow:
+            db = uow.session
+            user = await load(db, request.path_params["user_id"])
+            try:
+                if "user_metadata" in body or "app_metadata" in body:
+                    await c.users.patch_metadata(
+                        db,
+                        user,
+                        user_metadata=body.get("user_metadata"),
+                        app_metadata=body.get("app_metadata"),
+                    )
+                profile = {k: body[k] for k in PROFILE_FIELDS if k in body}
+                if profile:
+                    await c.users.update_profile(db, user, profile)
+                if "blocked" in body:
+                    if not isinstance(body["blocked"], bool):
+                        raise bad_request("Payload validation error: 'blocked' must be a boolean.")
+                    await c.users.set_blocked(db, user, body["blocked"])
+                if body.get("email_verified") is True:
+                    await c.users.mark_email_verified(db, user)
+                if "password" in body:
+                    password = _string(body, "password", 64 * 1024) or ""
+                    connection = await c.connections.by_id(db, user.identities[0].connection_id)
+                    tenant = await c.tenants.get(db)
+                    await c.users.change_password(
+                        db,
+                        user,
+                        password,
+                        policy=password_policy(connection, tenant.default_password_policy),
+                    )
+                    await c.users.release_brute_force(db, user)
+            except PasswordPolicyError as exc:
+                raise bad_request(
+                    "PasswordStrengthError: Password is too weak", "invalid_password"
+                ) from exc
+            except DomainError as exc:
+                raise bad_request(f"Payload validation error: {exc.message}") from exc
+            sapi(db, ctx, caller, "Update a User", user)
+            out = user_to_dict(user)
+            await uow.commit()
+        return JSONResponse(out)
+
+    @api
+    async def delete_user(request: Request) -> Response:
+        caller = await authenticate(c, request, "delete:users")
+        ctx = request_context(request)
+        async with c.unit_of_work() as uow:
+            db = uow.session
+            user = await load(db, request.path_params["user_id"])
+            c.events.record(
+                db,
+                LogType.SUCCESS_USER_DELETION,
+                subject=EventSubject(
+                    client_id=caller.client_id, user_id=user.user_id, user_name=user.email
+                ),
+                request=ctx,
+            )
+            await c.users.delete(db, user)
+            await uow.commit()
+        return Response(status_code=204)
+
+    @api
+    async def users_by_email(request: Request) -> Response:
+        await authenticate(c, request, "read:users")
+        email = request.query_params.get("email")
+        if not email:
+            raise bad_request(
+                "Query validation error: Missing required property: email.", "invalid_query_string"
+            )
+        async with c.unit_of_work() as uow:
+            users = await c.users.by_email(uow.session, email[:254])
+            return JSONResponse([select_fields(request, user_to_dict(u)) for u in users])
+
+    @api
+    async def user_logs(request: Request) -> Response:
+        await authenticate(c, request, "read:logs")
+        page = paging(request)
+        async with c.unit_of_work() as uow:
+            db = uow.session
+            user = await load(db, request.path_params["user_id"])
+            condition = LogEvent.user_id == user.user_id
+            total = int(
+                await db.scalar(select(func.count()).select_from(LogEvent).where(condition)) or 0
+            )
+            sort = request.query_params.get("sort") or "date:-1"
+            newest_first = sort != "date:1"
+            rows = (
+                await db.scalars(
+                    select(LogEvent)
+                    .where(condition)
+                    .order_by(LogEvent.log_id.desc() if newest_first else LogEvent.log_id.asc())
+                    .offset(page.offset)
+                    .limit(page.per_page)
+                )
+            ).all()
+            items = [log_event_to_dict(row) for row in rows]
+        return JSONResponse(page.body("logs", items, total))
+
+    r.add_api_route("/users", list_users, methods=["GET"])
+    r.add_api_route("/users", create_user, methods=["POST"])
+    r.add_api_route("/users/{user_id:path}/logs", user_logs, methods=["GET"])
+    r.add_api_route("/users/{user_id:path}", get_user, methods=["GET"])
+    r.add_api_route("/users/{user_id:path}", update_user, methods=["PATCH"])
+    r.add_api_route("/users/{user_id:path}", delete_user, methods=["DELETE"])
+    r.add_api_route("/users-by-email", users_by_email, methods=["GET"])
+    return r

@@ -1,0 +1,183 @@
+"""Management API users endpoints: tokens and scopes, Auth0's shapes, paging and errors."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from identa.container import Container
+from identa.provisioning import initialise
+from tests.conftest import PUBLIC_URL
+from tests.factories import GOOD_PASSWORD, Visitor, log_types
+
+CONNECTION = "Username-Password-Authentication"
+
+
+@pytest.fixture
+async def api(app_client: httpx.AsyncClient, container: Container) -> httpx.AsyncClient:
+    report = await initialise(container, migrate=False)
+    token = (
+        await app_client.post(
+            "/oauth/token",
+            json={
+                "grant_type": "client_credentials",
+                "client_id": report.management_client_id,
+                "client_secret": report.management_client_secret,
+                "audience": f"{PUBLIC_URL}/api/v2/",
+            },
+        )
+    ).json()["access_token"]
+    app_client.headers["Authorization"] = f"Bearer {token}"
+    return app_client
+
+
+async def test_create_get_patch_delete(api: httpx.AsyncClient, container: Container) -> None:
+    created = await api.post(
+        "/api/v2/users",
+        json={
+            "connection": CONNECTION,
+            "email": "Ada@Example.com",
+            "password": GOOD_PASSWORD,
+            "given_name": "Ada",
+            "user_metadata": {"prefs": {"color": "blue"}, "plan": "free"},
+            "app_metadata": {"tier": 1},
+            "verify_email": False,
+        },
+    )
+    assert created.status_code == 201, created.text
+    user = created.json()
+    assert user["user_id"].startswith("auth0|") and user["email"] == "ada@example.com"
+    assert user["identities"][0] == {
+        "connection": CONNECTION,
+        "provider": "auth0",
+        "user_id": user["user_id"][6:],
+        "isSocial": False,
+    }
+    path = f"/api/v2/users/{user['user_id']}"
+    assert (await api.get(path)).json()["given_name"] == "Ada"
+    patched = await api.patch(
+        path,
+        json={
+            "user_metadata": {"prefs": {"size": 9}, "plan": None},
+            "name": "Ada Lovelace",
+            "blocked": True,
+        },
+    )
+    assert patched.status_code == 200
+    body = patched.json()
+    assert body["user_metadata"] == {"prefs": {"size": 9}} and body["app_metadata"] == {"tier": 1}
+    assert body["name"] == "Ada Lovelace" and body["blocked"] is True
+    only = await api.get(path, params={"fields": "user_id,email", "include_fields": "true"})
+    assert set(only.json()) == {"user_id", "email"}
+    assert (await api.delete(path)).status_code == 204
+    missing = await api.get(path)
+    assert missing.status_code == 404 and missing.json() == {
+        "statusCode": 404,
+        "error": "Not Found",
+        "message": "The user does not exist.",
+        "errorCode": "inexistent_user",
+    }
+    types = await log_types(container)
+    assert "sapi" in types and "sdu" in types
+
+
+async def test_errors_in_auth0_shape(api: httpx.AsyncClient) -> None:
+    base = {"connection": CONNECTION, "email": "a@example.com", "password": GOOD_PASSWORD}
+    assert (await api.post("/api/v2/users", json=base)).status_code == 201
+    again = await api.post("/api/v2/users", json=base)
+    assert again.status_code == 409 and again.json()["message"] == "The user already exists."
+    weak = await api.post("/api/v2/users", json={**base, "email": "b@example.com", "password": "x"})
+    assert weak.status_code == 400 and weak.json()["errorCode"] == "invalid_password"
+    no_conn = await api.post("/api/v2/users", json={"email": "c@example.com"})
+    assert no_conn.status_code == 400 and "connection" in no_conn.json()["message"]
+    user_id = (await api.get("/api/v2/users-by-email", params={"email": "a@example.com"})).json()[
+        0
+    ]["user_id"]
+    readonly = await api.patch(f"/api/v2/users/{user_id}", json={"logins_count": 5})
+    assert readonly.status_code == 400 and "logins_count" in readonly.json()["message"]
+    dotted = await api.patch(f"/api/v2/users/{user_id}", json={"user_metadata": {"a.b": 1}})
+    assert dotted.status_code == 400
+    big_page = await api.get("/api/v2/users", params={"per_page": "101"})
+    assert big_page.status_code == 400
+    broken = await api.post(
+        "/api/v2/users", content=b"{", headers={"content-type": "application/json"}
+    )
+    assert broken.status_code == 400 and broken.json()["statusCode"] == 400
+
+
+async def test_paging_ends_with_an_empty_page(api: httpx.AsyncClient) -> None:
+    for index in range(5):
+        await api.post(
+            "/api/v2/users",
+            json={
+                "connection": CONNECTION,
+                "email": f"u{index}@example.com",
+                "password": GOOD_PASSWORD,
+                "verify_email": False,
+            },
+        )
+    first = (
+        await api.get(
+            "/api/v2/users", params={"per_page": "2", "include_totals": "true", "sort": "email:1"}
+        )
+    ).json()
+    assert first["total"] == 5 and first["length"] == 2 and first["start"] == 0
+    assert [u["email"] for u in first["users"]] == ["u0@example.com", "u1@example.com"]
+    last = (await api.get("/api/v2/users", params={"per_page": "2", "page": "2"})).json()
+    assert [u["email"] for u in last] == ["u4@example.com"]
+    beyond = (
+        await api.get(
+            "/api/v2/users", params={"per_page": "2", "page": "3", "include_totals": "true"}
+        )
+    ).json()
+    assert beyond["users"] == []
+
+
+async def test_tokens_and_scopes_are_checked(
+    app_client: httpx.AsyncClient, container: Container
+) -> None:
+    assert (await app_client.get("/api/v2/users")).status_code == 401
+    garbage = await app_client.get("/api/v2/users", headers={"Authorization": "Bearer x.y.z"})
+    assert garbage.status_code == 401 and garbage.json()["errorCode"] == "invalid_token"
+    async with container.unit_of_work() as uow:
+        made = await container.clients.create(
+            uow.session, name="Reader", app_type="non_interactive"
+        )
+        api_row = await container.oidc.ensure_management_api(uow.session)
+        await container.oidc.grant_client(
+            uow.session, made.client.client_id, api_row.identifier, ["read:users"]
+        )
+        await uow.commit()
+    token = (
+        await app_client.post(
+            "/oauth/token",
+            json={
+                "grant_type": "client_credentials",
+                "client_id": made.client.client_id,
+                "client_secret": made.client_secret,
+                "audience": f"{PUBLIC_URL}/api/v2/",
+            },
+        )
+    ).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await app_client.get("/api/v2/users", headers=headers)).status_code == 200
+    denied = await app_client.post(
+        "/api/v2/users", headers=headers, json={"connection": CONNECTION}
+    )
+    assert denied.status_code == 403 and denied.json()["errorCode"] == "insufficient_scope"
+
+
+async def test_user_logs(api: httpx.AsyncClient, container: Container) -> None:
+    created = (
+        await api.post(
+            "/api/v2/users",
+            json={"connection": CONNECTION, "email": "ada@example.com", "password": GOOD_PASSWORD},
+        )
+    ).json()
+    visitor = Visitor(httpx.AsyncClient(transport=api._transport, base_url=api.base_url))
+    await visitor.login("ada@example.com")
+    logs = (
+        await api.get(f"/api/v2/users/{created['user_id']}/logs", params={"include_totals": "true"})
+    ).json()
+    assert logs["total"] >= 2 and logs["logs"][0]["type"] == "s"
+    assert logs["logs"][0]["user_id"] == created["user_id"] and len(logs["logs"][0]["log_id"]) == 56
