@@ -33,7 +33,8 @@ MANAGEMENT_API_NAME = "Identa Management API"
 MANAGEMENT_SCOPES = (
     "read:users", "create:users", "update:users", "delete:users", "read:users_app_metadata",
     "update:users_app_metadata", "read:user_idp_tokens", "read:logs", "read:logs_users",
-    "read:clients", "create:clients", "update:clients", "delete:clients",
+    "read:clients", "create:clients", "update:clients", "delete:clients", "read:client_keys",
+    "update:client_keys",
     "read:connections", "create:connections", "update:connections", "delete:connections",
     "read:resource_servers", "create:resource_servers", "update:resource_servers",
     "delete:resource_servers", "read:client_grants", "create:client_grants",
