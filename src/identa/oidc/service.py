@@ -20,29 +20,15 @@ from identa.core import ids
 from identa.core.clock import Clock
 from identa.identity.models import User
 from identa.identity.profile import user_to_dict
+from identa.oidc.apis import DEFAULT_ACCESS_TTL, ApiRegistry
 from identa.oidc.errors import OAuthError, invalid_grant, invalid_request
-from identa.oidc.models import AuthorizationCode, ClientGrant, RefreshToken, ResourceServer
+from identa.oidc.models import AuthorizationCode, ClientGrant, RefreshToken
 from identa.oidc.requests import PKCE_VERIFIER, AuthorizationRequest
 from identa.oidc.tokens import TokenSigner, claims_for_scope, epoch
 
 CODE_TTL = timedelta(seconds=60)
 ID_TOKEN_TTL = 36000
-DEFAULT_ACCESS_TTL = 86400
 REFRESH_TTL = timedelta(days=30)
-MANAGEMENT_API_NAME = "Identa Management API"
-MANAGEMENT_SCOPES = (
-    "read:users", "create:users", "update:users", "delete:users", "read:users_app_metadata",
-    "update:users_app_metadata", "read:user_idp_tokens", "read:logs", "read:logs_users",
-    "read:clients", "create:clients", "update:clients", "delete:clients", "read:client_keys",
-    "update:client_keys",
-    "read:connections", "create:connections", "update:connections", "delete:connections",
-    "read:resource_servers", "create:resource_servers", "update:resource_servers",
-    "delete:resource_servers", "read:client_grants", "create:client_grants",
-    "update:client_grants", "delete:client_grants", "read:rules", "create:rules",
-    "update:rules", "delete:rules", "read:rules_configs", "update:rules_configs",
-    "create:user_tickets", "read:stats", "read:tenant_settings", "update:tenant_settings",
-    "read:log_streams", "create:log_streams", "update:log_streams", "delete:log_streams",
-)  # fmt: skip
 
 
 def _digest(value: str) -> str:
@@ -98,75 +84,12 @@ class Grant:
     extra_access_claims: dict[str, Any] | None = None
 
 
-class OidcService:
+class OidcService(ApiRegistry):
     def __init__(self, clock: Clock, signer: TokenSigner, public_url: str) -> None:
         self._clock = clock
         self.signer = signer
         self.public_url = public_url
         self.management_audience = f"{public_url}/api/v2/"
-
-    # -- APIs ------------------------------------------------------------------------------
-
-    def canonical_audience(self, audience: str | None) -> str | None:
-        """Auth0's SDKs ask for https://{host}/api/v2/ even over http: both mean our API."""
-        if audience is None:
-            return None
-        host = self.public_url.split("://", 1)[1]
-        if audience.rstrip("/") in (f"https://{host}/api/v2", f"http://{host}/api/v2"):
-            return self.management_audience
-        return audience
-
-    async def resource_server(self, db: AsyncSession, audience: str) -> ResourceServer | None:
-        identifier = self.canonical_audience(audience)
-        return await db.scalar(
-            select(ResourceServer).where(ResourceServer.identifier == identifier)
-        )
-
-    async def ensure_management_api(self, db: AsyncSession) -> ResourceServer:
-        existing = await db.scalar(select(ResourceServer).where(ResourceServer.is_system.is_(True)))
-        now = self._clock.now()
-        if existing is not None:
-            existing.identifier = self.management_audience
-            existing.scopes = [{"value": s, "description": s} for s in MANAGEMENT_SCOPES]
-            return existing
-        api = ResourceServer(
-            id=ids.random_alnum(24),
-            identifier=self.management_audience,
-            name=MANAGEMENT_API_NAME,
-            scopes=[{"value": s, "description": s} for s in MANAGEMENT_SCOPES],
-            signing_alg="RS256",
-            token_lifetime=DEFAULT_ACCESS_TTL,
-            allow_offline_access=False,
-            skip_consent_for_verifiable_first_party_clients=True,
-            is_system=True,
-            created_at=now,
-            updated_at=now,
-        )
-        db.add(api)
-        await db.flush()
-        return api
-
-    async def grant_client(
-        self, db: AsyncSession, client_id: str, audience: str, scope: list[str]
-    ) -> ClientGrant:
-        existing = await db.scalar(
-            select(ClientGrant).where(
-                ClientGrant.client_id == client_id, ClientGrant.audience == audience
-            )
-        )
-        if existing is not None:
-            existing.scope = list(scope)
-            return existing
-        grant = ClientGrant(
-            id="cgr_" + ids.random_alnum(16),
-            client_id=client_id,
-            audience=audience,
-            scope=list(scope),
-            created_at=self._clock.now(),
-        )
-        db.add(grant)
-        await db.flush()
-        return grant
 
     # -- authorization codes ---------------------------------------------------------------
 
