@@ -31,6 +31,7 @@ MANAGEMENT_SCOPES = (
     "update:rules", "delete:rules", "read:rules_configs", "update:rules_configs",
     "create:user_tickets", "read:stats", "read:tenant_settings", "update:tenant_settings",
     "read:log_streams", "create:log_streams", "update:log_streams", "delete:log_streams",
+    "read:attack_protection", "update:attack_protection",
 )  # fmt: skip
 
 
