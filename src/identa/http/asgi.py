@@ -19,7 +19,7 @@ from identa.http.cors import AllowedOrigins, CorsMiddleware
 from identa.http.hosted import account, consent, login
 from identa.http.hosted.common import Hosted
 from identa.http.hosted.render import Templates
-from identa.http.management import apis, blocks_tickets, clients, connections, tenant
+from identa.http.management import apis, blocks_tickets, clients, connections, logs, tenant
 from identa.http.management import users as management_users
 from identa.http.middleware import RequestContextMiddleware
 
@@ -68,6 +68,7 @@ def build_asgi(container: Container, templates: Templates, *, run_workers: bool 
     app.include_router(connections.router(container))
     app.include_router(apis.router(container))
     app.include_router(tenant.router(container))
+    app.include_router(logs.router(container))
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     @app.get("/", include_in_schema=False)
