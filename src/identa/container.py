@@ -24,6 +24,7 @@ from identa.oidc.consent import ConsentService
 from identa.oidc.keys import KeyService
 from identa.oidc.service import OidcService
 from identa.oidc.tokens import TokenSigner
+from identa.rules.service import RuleService
 from identa.sessions.service import SessionService
 from identa.settings import Settings
 from identa.tenants.service import TenantService
@@ -53,6 +54,7 @@ class Container:
     oidc: OidcService
     client_auth: ClientAuthenticator
     consents: ConsentService
+    rules: RuleService
     extras: dict[str, object] = field(default_factory=dict)
 
     def unit_of_work(self) -> UnitOfWork:
@@ -136,4 +138,5 @@ def build_container(
         oidc=oidc,
         client_auth=client_auth,
         consents=ConsentService(clock),
+        rules=RuleService(clock),
     )

@@ -8,6 +8,7 @@ from identa.flows import models as flows_models
 from identa.identity import models as identity_models
 from identa.notify import models as notify_models
 from identa.oidc import models as oidc_models
+from identa.rules import models as rules_models
 from identa.sessions import models as sessions_models
 from identa.tenants import models as tenants_models
 
@@ -22,6 +23,7 @@ __all__ = [
     "metadata",
     "notify_models",
     "oidc_models",
+    "rules_models",
     "sessions_models",
     "tenants_models",
 ]

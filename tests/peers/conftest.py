@@ -5,13 +5,16 @@ reads the e-mails it sends from its JSON log (the console mail provider). With
 IDENTA_TEST_DATABASE=postgresql the server gets a fresh PostgreSQL database on the server at
 IDENTA_TEST_POSTGRES_URL, dropped afterwards. Browser tests need Debian's chromium at
 /usr/bin/chromium; without it they skip, unless IDENTA_REQUIRE_SERVICES=1, in which case they fail.
+
+`LiveServer.provision` creates applications and users through the product's services
+(tests/peers/provision.py, run with the server's environment). `HostedLogin` walks /authorize and
+the hosted login page with httpx and hands back the callback URL to the relying party under test;
+`verified_claims` checks a JWT against the live JWKS.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import json
 import os
 import re
@@ -470,13 +473,6 @@ def verified_claims(server: LiveServer, token: str, **expected: Any) -> dict[str
 
 
 # -- a headless browser for /authorize (httpx) -------------------------------------------------
-
-
-def pkce_pair() -> tuple[str, str]:
-    """A fresh PKCE code_verifier and its S256 code_challenge (RFC 7636)."""
-    verifier = base64.urlsafe_b64encode(os.urandom(48)).rstrip(b"=").decode()
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 @dataclass

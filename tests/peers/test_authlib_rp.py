@@ -108,6 +108,7 @@ def sign_in(realm: Realm, rp: OAuth2Client, login: HostedLogin, **extra: str) ->
     url, state = rp.create_authorization_url(
         realm.metadata["authorization_endpoint"], code_verifier=verifier, nonce=nonce, **extra
     )
+    assert callback_params(url)["code_challenge_method"] == "S256"
     callback = login.authorize(url, realm.user.email, realm.user.password)
     return SignIn(callback, verifier, state, nonce)
 

@@ -19,7 +19,15 @@ from identa.http.cors import AllowedOrigins, CorsMiddleware
 from identa.http.hosted import account, consent, login
 from identa.http.hosted.common import Hosted
 from identa.http.hosted.render import Templates
-from identa.http.management import apis, blocks_tickets, clients, connections, logs, tenant
+from identa.http.management import (
+    apis,
+    blocks_tickets,
+    clients,
+    connections,
+    logs,
+    rules,
+    tenant,
+)
 from identa.http.management import users as management_users
 from identa.http.middleware import RequestContextMiddleware
 
@@ -69,6 +77,7 @@ def build_asgi(container: Container, templates: Templates, *, run_workers: bool 
     app.include_router(apis.router(container))
     app.include_router(tenant.router(container))
     app.include_router(logs.router(container))
+    app.include_router(rules.router(container))
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     @app.get("/", include_in_schema=False)

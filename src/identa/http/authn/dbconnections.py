@@ -38,10 +38,10 @@ def db_error(
     )
 
 
-async def read_payload(request: Request) -> dict[str, Any]:
+async def read_payload(request: Request, limit: int = MAX_BODY) -> dict[str, Any]:
     """JSON or form body; JSON nulls are treated as absent, as Auth0's SDKs send them."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    body = await read_body(request, MAX_BODY)
+    body = await read_body(request, limit)
     if content_type == "application/x-www-form-urlencoded":
         try:
             pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")

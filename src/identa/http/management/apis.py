@@ -13,7 +13,7 @@ from identa.container import Container
 from identa.core.errors import DomainError
 from identa.http.authn.dbconnections import read_payload
 from identa.http.management.auth import authenticate
-from identa.http.management.errors import ApiError, bad_request, not_found
+from identa.http.management.errors import MANAGEMENT_MAX_BODY, ApiError, bad_request, not_found
 from identa.http.management.users import api
 from identa.oidc.models import ClientGrant, ResourceServer
 
@@ -69,7 +69,7 @@ def router(c: Container) -> APIRouter:
     @api
     async def create_api(request: Request) -> Response:
         await authenticate(c, request, "create:resource_servers")
-        body = await read_payload(request)
+        body = await read_payload(request, MANAGEMENT_MAX_BODY)
         if not isinstance(body.get("identifier"), str):
             raise bad_request("Payload validation error: Missing required property: identifier.")
         async with c.unit_of_work() as uow:
@@ -96,7 +96,7 @@ def router(c: Container) -> APIRouter:
     @api
     async def update_api(request: Request) -> Response:
         await authenticate(c, request, "update:resource_servers")
-        body = await read_payload(request)
+        body = await read_payload(request, MANAGEMENT_MAX_BODY)
         async with c.unit_of_work() as uow:
             row = await load_api(uow.session, request.path_params["id"])
             try:
@@ -139,7 +139,7 @@ def router(c: Container) -> APIRouter:
     @api
     async def create_grant(request: Request) -> Response:
         await authenticate(c, request, "create:client_grants")
-        body = await read_payload(request)
+        body = await read_payload(request, MANAGEMENT_MAX_BODY)
         client_id, audience, scope = body.get("client_id"), body.get("audience"), body.get("scope")
         if (
             not isinstance(client_id, str)

@@ -12,7 +12,7 @@ from identa.container import Container
 from identa.flows.tickets import RESET_PASSWORD, VERIFY_EMAIL
 from identa.http.authn.dbconnections import read_payload
 from identa.http.management.auth import authenticate
-from identa.http.management.errors import bad_request, not_found
+from identa.http.management.errors import MANAGEMENT_MAX_BODY, bad_request, not_found
 from identa.http.management.users import api
 from identa.identity.models import User
 
@@ -69,7 +69,7 @@ def router(c: Container) -> APIRouter:
 
     async def ticket(request: Request, purpose: str) -> Response:
         await authenticate(c, request, "create:user_tickets")
-        body = await read_payload(request)
+        body = await read_payload(request, MANAGEMENT_MAX_BODY)
         ttl = body.get("ttl_sec") or DEFAULT_TICKET_TTL
         if not isinstance(ttl, int) or ttl < 0 or ttl > 30 * 86400:
             raise bad_request("Payload validation error: 'ttl_sec' must be 0 to 2592000.")

@@ -16,7 +16,7 @@ from identa.core.clock import iso
 from identa.core.errors import DomainError
 from identa.http.authn.dbconnections import read_payload
 from identa.http.management.auth import authenticate
-from identa.http.management.errors import bad_request, not_found
+from identa.http.management.errors import MANAGEMENT_MAX_BODY, bad_request, not_found
 from identa.http.management.paging import paging, select_fields
 from identa.http.management.users import api
 
@@ -141,7 +141,7 @@ def router(c: Container) -> APIRouter:
     @api
     async def create_client(request: Request) -> Response:
         await authenticate(c, request, "create:clients")
-        body = await read_payload(request)
+        body = await read_payload(request, MANAGEMENT_MAX_BODY)
         name = body.get("name")
         if not isinstance(name, str) or not name.strip() or len(name) > 255:
             raise bad_request("Payload validation error: Missing required property: name.")
@@ -178,7 +178,7 @@ def router(c: Container) -> APIRouter:
     @api
     async def update_client(request: Request) -> Response:
         await authenticate(c, request, "update:clients")
-        body = await read_payload(request)
+        body = await read_payload(request, MANAGEMENT_MAX_BODY)
         checked = _checked(body)
         async with c.unit_of_work() as uow:
             client = await load(uow.session, request.path_params["client_id"])

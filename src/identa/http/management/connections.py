@@ -16,7 +16,7 @@ from identa.container import Container
 from identa.core.errors import DomainError
 from identa.http.authn.dbconnections import read_payload
 from identa.http.management.auth import authenticate
-from identa.http.management.errors import ApiError, bad_request, not_found
+from identa.http.management.errors import MANAGEMENT_MAX_BODY, ApiError, bad_request, not_found
 from identa.http.management.paging import paging, select_fields
 from identa.http.management.users import api
 
@@ -93,7 +93,7 @@ def router(c: Container) -> APIRouter:
     @api
     async def create_connection(request: Request) -> Response:
         await authenticate(c, request, "create:connections")
-        body = await read_payload(request)
+        body = await read_payload(request, MANAGEMENT_MAX_BODY)
         name, strategy = body.get("name"), body.get("strategy")
         if not isinstance(name, str) or not isinstance(strategy, str):
             raise bad_request(
@@ -129,7 +129,7 @@ def router(c: Container) -> APIRouter:
     @api
     async def update_connection(request: Request) -> Response:
         await authenticate(c, request, "update:connections")
-        body = await read_payload(request)
+        body = await read_payload(request, MANAGEMENT_MAX_BODY)
         if "name" in body or "strategy" in body:
             raise bad_request("Payload validation error: name and strategy cannot be changed.")
         async with c.unit_of_work() as uow:

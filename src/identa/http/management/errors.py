@@ -6,6 +6,9 @@ from http import HTTPStatus
 
 from starlette.responses import JSONResponse
 
+# Auth0's Management API accepts request bodies of up to 1 MB.
+MANAGEMENT_MAX_BODY = 1024 * 1024
+
 
 class ApiError(Exception):
     def __init__(self, status: int, message: str, error_code: str) -> None:

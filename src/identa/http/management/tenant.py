@@ -14,7 +14,7 @@ from identa.container import Container
 from identa.core.errors import DomainError
 from identa.http.authn.dbconnections import read_payload
 from identa.http.management.auth import authenticate
-from identa.http.management.errors import bad_request
+from identa.http.management.errors import MANAGEMENT_MAX_BODY, bad_request
 from identa.http.management.users import api
 from identa.tenants.service import TenantSettings
 
@@ -59,7 +59,7 @@ def router(c: Container) -> APIRouter:
     @api
     async def patch_settings(request: Request) -> Response:
         await authenticate(c, request, "update:tenant_settings")
-        body = await read_payload(request)
+        body = await read_payload(request, MANAGEMENT_MAX_BODY)
         changes: dict[str, Any] = {}
         for key, column in (
             ("friendly_name", "friendly_name"),
@@ -97,7 +97,7 @@ def router(c: Container) -> APIRouter:
             async with c.unit_of_work() as uow:
                 return JSONResponse(brute_force_to_dict(await c.tenants.get(uow.session)))
         await authenticate(c, request, "update:attack_protection")
-        body = await read_payload(request)
+        body = await read_payload(request, MANAGEMENT_MAX_BODY)
         changes: dict[str, Any] = {}
         if "enabled" in body:
             if not isinstance(body["enabled"], bool):

@@ -22,7 +22,7 @@ from identa.http.authn.dbconnections import read_payload
 from identa.http.context import request_context
 from identa.http.forms import BadForm
 from identa.http.management.auth import Caller, authenticate
-from identa.http.management.errors import ApiError, bad_request, not_found
+from identa.http.management.errors import MANAGEMENT_MAX_BODY, ApiError, bad_request, not_found
 from identa.http.management.paging import paging, select_fields
 from identa.identity.errors import PasswordPolicyError, UserExists, UsernameExists
 from identa.identity.models import User
@@ -120,7 +120,7 @@ def router(c: Container) -> APIRouter:
     @api
     async def create_user(request: Request) -> Response:
         caller = await authenticate(c, request, "create:users")
-        body = await read_payload(request)
+        body = await read_payload(request, MANAGEMENT_MAX_BODY)
         connection_name = _string(body, "connection", 128)
         if not connection_name:
             raise bad_request("Payload validation error: Missing required property: connection.")
@@ -187,7 +187,11 @@ def router(c: Container) -> APIRouter:
     @api
     async def update_user(request: Request) -> Response:
         caller = await authenticate(c, request, "update:users")
-        body = await read_payload(request) if request.headers.get("content-length") != "0" else {}
+        body = (
+            await read_payload(request, MANAGEMENT_MAX_BODY)
+            if request.headers.get("content-length") != "0"
+            else {}
+        )
         raw_keys = set(body)
         unknown = sorted(raw_keys - PATCHABLE)
         if unknown:
