@@ -707,3 +707,20 @@ async def test_api_tokens_use_the_api_signing_algorithm(
     assert access.claims["aud"] == ["https://shoes.example.com/api", PUBLIC_URL + "/userinfo"]
     assert body["expires_in"] == 600
     assert jwt.decode(body["id_token"], keys).header["alg"] == "RS256"
+
+
+async def test_login_page_lets_its_form_redirect_to_the_application(
+    app_client: httpx.AsyncClient, container: Container
+) -> None:
+    """Browsers apply form-action to the redirects after a form post: the callback's origin
+    must be allowed on the login page, or the last hop back to the application is blocked."""
+    app = await make_app(container)
+    response = await app_client.get(
+        "/authorize",
+        params={"response_type": "code", "client_id": app["client_id"], "redirect_uri": CALLBACK},
+    )
+    page = await app_client.get(response.headers["location"])
+    policy = page.headers["content-security-policy"]
+    assert "form-action 'self' https://app.example.com;" in policy
+    account = await app_client.get("/u/reset-password/request")
+    assert "form-action 'self';" in account.headers["content-security-policy"]

@@ -15,6 +15,7 @@ the hosted login page with httpx and hands back the callback URL to the relying 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import os
 import re
@@ -24,7 +25,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Coroutine, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -83,6 +84,13 @@ def unique_email(prefix: str = "peer") -> str:
 # -- PostgreSQL --------------------------------------------------------------------------------
 
 
+def _run_outside_loop(coroutine: Coroutine[Any, Any, None]) -> None:
+    """asyncio.run in a worker thread: Playwright's sync API keeps an event loop running in
+    this thread while browser fixtures are alive."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
+
+
 async def _admin(statement: str) -> None:
     engine = create_async_engine(
         POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"timeout": 10}
@@ -110,7 +118,7 @@ class PostgresDatabase:
     def create(cls) -> PostgresDatabase:
         name = f"identa_peer_{uuid.uuid4().hex[:12]}"
         try:
-            asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+            _run_outside_loop(_admin(f'CREATE DATABASE "{name}"'))
         except (OSError, SQLAlchemyError) as exc:
             skip_or_fail(
                 f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {type(exc).__name__}: {exc}"
@@ -118,7 +126,7 @@ class PostgresDatabase:
         return cls(name)
 
     def drop(self) -> None:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        _run_outside_loop(_admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
 
 
 # -- the server --------------------------------------------------------------------------------
@@ -147,6 +155,7 @@ class AppSpec:
     allowed_logout_urls: list[str] = field(default_factory=list)
     grant_types: list[str] | None = None
     token_endpoint_auth_method: str | None = None
+    web_origins: list[str] = field(default_factory=list)
     connection: str | None = DATABASE_CONNECTION
     management_scopes: list[str] | None = None
 

@@ -5,6 +5,7 @@ Run by `LiveServer.provision` as `python tests/peers/provision.py` with the serv
 
     {"apps": [{"name": ..., "app_type": ..., "callbacks": [...], "allowed_logout_urls": [...],
                "grant_types": [...] | null, "token_endpoint_auth_method": ... | null,
+               "web_origins": [...],
                "connection": "Username-Password-Authentication" | null,
                "management_scopes": [...] | null}],
      "users": [{"email": ..., "password": ..., "name": ... | null}]}
@@ -42,6 +43,7 @@ async def provision(request: dict[str, Any]) -> dict[str, Any]:
                     allowed_logout_urls=spec.get("allowed_logout_urls") or [],
                     grant_types=spec.get("grant_types"),
                     token_endpoint_auth_method=spec.get("token_endpoint_auth_method"),
+                    web_origins=spec.get("web_origins") or [],
                 )
                 client_id = made.client.client_id
                 if spec.get("connection"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
@@ -213,9 +215,7 @@ def router(h: Hosted) -> APIRouter:
 
     # -- account page ----------------------------------------------------------------------
 
-    async def account_page(
-        request: Request, *, status_code: int = 200, **extra: object
-    ) -> Response:
+    async def account_page(request: Request, *, status_code: int = 200, **extra: Any) -> Response:
         async with h.c.unit_of_work() as uow:
             db = uow.session
             sso = await h.current_session(db, request)

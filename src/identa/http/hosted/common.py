@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -66,8 +68,12 @@ class Hosted:
         *,
         brand: Brand,
         status_code: int = 200,
+        returns_to: Sequence[str] = (),
         **context: Any,
     ) -> HTMLResponse:
+        """Renders a hosted page. `returns_to` are the URLs a form on it may end up redirecting
+        to (an application's callbacks): browsers apply form-action to every redirect that
+        follows a form post, so their origins must be allowed as well as our own."""
         cookie, is_new = self.csrf_cookie(request)
         nonce = secrets.token_urlsafe(16)
         response = self.templates.page(
@@ -79,10 +85,11 @@ class Hosted:
             csrf_token=self.csrf.token_for(cookie),
             **context,
         )
+        form_action = " ".join(["'self'", *sorted(_origins(returns_to))])
         response.headers["Content-Security-Policy"] = (
             "default-src 'self'; img-src 'self' https: http: data:; "
-            f"style-src 'self' 'nonce-{nonce}'; form-action 'self'; frame-ancestors 'none'; "
-            "base-uri 'none'"
+            f"style-src 'self' 'nonce-{nonce}'; form-action {form_action}; "
+            "frame-ancestors 'none'; base-uri 'none'"
         )
         if is_new:
             response.set_cookie(
@@ -142,6 +149,16 @@ class Hosted:
             message=message,
             start_over=start_over,
         )
+
+
+def _origins(urls: Sequence[str]) -> set[str]:
+    out = set()
+    for url in urls:
+        parts = urlsplit(url)
+        # Only plain origins reach the header: nothing that could add a directive.
+        if parts.scheme in ("http", "https") and parts.netloc and ";" not in parts.netloc:
+            out.add(f"{parts.scheme}://{parts.netloc}")
+    return out
 
 
 def first_client(sso: SsoSession | None) -> str | None:

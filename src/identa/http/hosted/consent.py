@@ -41,6 +41,7 @@ def router(h: Hosted) -> APIRouter:
             return h.render(
                 request,
                 "consent",
+                returns_to=[req.redirect_uri],
                 brand=h.brand(await c.tenants.get(db), client),
                 status_code=status_code,
                 state=flow.id,

@@ -71,6 +71,7 @@ def router(h: Hosted) -> APIRouter:
         return h.render(
             request,
             "login",
+            returns_to=view.client.callbacks or [],
             brand=brand,
             status_code=status_code,
             state=view.flow.id,
@@ -105,6 +106,7 @@ def router(h: Hosted) -> APIRouter:
         return h.render(
             request,
             "signup",
+            returns_to=view.client.callbacks or [],
             brand=brand,
             status_code=status_code,
             state=view.flow.id,
