@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import platform
+import re
 import secrets
 import shutil
 import socket
@@ -33,6 +34,7 @@ import httpx
 DEFAULT_PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 NOISE_WARNING_CORES = 0.10
+BACKEND_HOST = re.compile(r"^(\S+\(\d+\)|\[local\])$")
 
 
 class BenchError(RuntimeError):
@@ -66,7 +68,31 @@ def machine_cpu_seconds() -> tuple[float, float]:
     return (user + nice + system + irq + softirq) / CLK_TCK, steal / CLK_TCK
 
 
-def postgres_cpu_seconds() -> float:
+def process_tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and of its descendants alive now (e.g. uvicorn's workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", encoding="ascii") as fh:
+                raw = fh.read()
+        except OSError:
+            continue
+        parent = int(raw[raw.rindex(")") + 2 :].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        total += proc_cpu_seconds(f"/proc/{current}/stat")
+        pending.extend(children.get(current, ()))
+    return total
+
+
+def postgres_cpu_seconds(database: str | None = None) -> float:
+    """CPU seconds of PostgreSQL's processes; with `database`, backends serving another
+    database (someone else's tests) are left out, the shared processes (writers,
+    checkpointer, autovacuum) are kept."""
     total = 0.0
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -74,6 +100,13 @@ def postgres_cpu_seconds() -> float:
         try:
             with open(f"/proc/{entry.name}/comm", encoding="utf-8") as fh:
                 comm = fh.read().strip()
+            if comm == "postgres" and database is not None:
+                with open(f"/proc/{entry.name}/cmdline", "rb") as fh:
+                    title = fh.read().decode("utf-8", "replace").replace("\0", " ").split()
+                # A backend's title: "postgres: [cluster: ]user database host(port) activity".
+                host = next((i for i, t in enumerate(title) if BACKEND_HOST.match(t)), None)
+                if host is not None and host >= 2 and title[host - 1] != database:
+                    continue
         except OSError:
             continue
         if comm == "postgres":
@@ -94,17 +127,19 @@ class CpuSample:
     children: float = 0.0
 
     @classmethod
-    def take(cls, server_pid: int, with_postgres: bool) -> CpuSample:
+    def take(
+        cls, server_pid: int, with_postgres: bool, postgres_database: str | None = None
+    ) -> CpuSample:
         times = os.times()
         machine, steal = machine_cpu_seconds()
         return cls(
             wall=time.perf_counter(),
             machine=machine,
             steal=steal,
-            server_all=proc_cpu_seconds(f"/proc/{server_pid}/stat"),
+            server_all=process_tree_cpu_seconds(server_pid),
             server_loop=proc_cpu_seconds(f"/proc/{server_pid}/task/{server_pid}/stat"),
             client=times.user + times.system,
-            postgres=postgres_cpu_seconds() if with_postgres else 0.0,
+            postgres=postgres_cpu_seconds(postgres_database) if with_postgres else 0.0,
             children=times.children_user + times.children_system,
         )
 
@@ -146,7 +181,9 @@ class CpuUsage:
         )
 
 
-def wait_for_quiet(server_pid: int, with_postgres: bool, quiet_wait: float) -> None:
+def wait_for_quiet(
+    server_pid: int, with_postgres: bool, quiet_wait: float, postgres_database: str | None = None
+) -> None:
     """Waits for a second in which other processes and other VMs leave the CPU alone.
 
     Gives up after `quiet_wait` seconds; the results then carry a warning.
@@ -154,9 +191,10 @@ def wait_for_quiet(server_pid: int, with_postgres: bool, quiet_wait: float) -> N
     deadline = time.perf_counter() + quiet_wait
     told = False
     while True:
-        before = CpuSample.take(server_pid, with_postgres)
+        before = CpuSample.take(server_pid, with_postgres, postgres_database)
         time.sleep(1.0)
-        usage = CpuUsage.between(before, CpuSample.take(server_pid, with_postgres))
+        after = CpuSample.take(server_pid, with_postgres, postgres_database)
+        usage = CpuUsage.between(before, after)
         busy = max(usage.others, usage.steal) / usage.wall
         if busy < NOISE_WARNING_CORES:
             return
@@ -253,6 +291,11 @@ def postgres_database(admin_url: str) -> Iterator[str]:
         asyncio.run(execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+def database_name(url: str | None) -> str | None:
+    """The database of a URL such as postgresql+asyncpg://postgres@host:5432/name."""
+    return url.rsplit("/", 1)[1] if url else None
+
+
 def postgres_version(admin_url: str) -> str:
     async def query() -> str:
         connection = await asyncpg.connect(admin_url)
@@ -338,11 +381,15 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 # -- profiling -------------------------------------------------------------------------------
 
 
-def start_py_spy(pid: int, out: Path, seconds: float) -> subprocess.Popen[bytes]:
+def start_py_spy(
+    pid: int, out: Path, seconds: float, *, gil_only: bool = False
+) -> subprocess.Popen[bytes]:
     """Samples a process for `seconds`: collapsed stacks, one line per stack, with threads.
 
     py-spy pauses the process for each sample (so that it can tell running threads from idle
-    ones), which slows it down: the rates of a profiled run are not comparable.
+    ones), which slows it down: the rates of a profiled run are not comparable. `gil_only`
+    keeps only the thread that holds the GIL: Python's CPU time, without the waits that py-spy
+    takes for activity (uvloop's epoll, threads queueing for the GIL).
     """
     executable = Path(sys.executable).with_name("py-spy")
     if not executable.exists():
@@ -363,6 +410,7 @@ def start_py_spy(pid: int, out: Path, seconds: float) -> subprocess.Popen[bytes]
             str(max(1, round(seconds))),
             "--output",
             str(out),
+            *(["--gil"] if gil_only else []),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -54,6 +54,7 @@ from _server import (
     CpuUsage,
     Server,
     cpu_model,
+    database_name,
     identa_server,
     no_database,
     percentile_ms,
@@ -254,6 +255,7 @@ class Measurement:
     loop_cores: float = 0.0
     other_processes_cores: float = 0.0
     stolen_cores: float = 0.0
+    load_detail: dict[str, Any] = field(default_factory=dict)
 
     @property
     def noisy(self) -> bool:
@@ -289,7 +291,8 @@ def _measurement(
         p99_ms=outcome.p99_ms,
         cpu_ms_per_request={
             "server_loop": usage.server_loop * per,
-            "server_threads": usage.server_threads * per,
+            # Each thread's time is read apart and rounded to a tick: never below zero.
+            "server_threads": max(0.0, usage.server_threads) * per,
             "postgres": usage.postgres * per,
             "client": (usage.client + usage.children) * per,
         },
@@ -297,6 +300,7 @@ def _measurement(
         loop_cores=usage.server_loop / usage.wall,
         other_processes_cores=usage.others / usage.wall,
         stolen_cores=usage.steal / usage.wall,
+        load_detail=outcome.detail,
     )
 
 
@@ -397,8 +401,15 @@ def wrk_layout(opts: Options) -> tuple[int, int]:
     return threads, opts.concurrency - opts.concurrency % threads
 
 
+def wrk_tokens_needed(opts: Options) -> int:
+    """One token per connection, and one spare per thread: before the run, wrk calls the first
+    thread's request() once to check what it returns, and that request is never sent."""
+    threads, connections = wrk_layout(opts)
+    return connections + threads
+
+
 def _split(tokens: list[str], threads: int) -> list[list[str]]:
-    """wrk gives thread i connections // threads connections; each needs one token."""
+    """An equal share of the tokens for each wrk thread (each has as many connections)."""
     per = len(tokens) // threads
     return [tokens[i * per : (i + 1) * per] for i in range(threads)]
 
@@ -533,38 +544,64 @@ class Options:
     quiet_wait: float = 60.0
     rounds: int = 1
     py_spy_dir: Path | None = None
+    py_spy_all: bool = False
 
 
-def measure(opts: Options, server: Server, phase: Phase, creds: Credentials) -> Measurement:
-    pg = opts.database == "postgresql"
-    profile_out = opts.py_spy_dir / f"{opts.database}-{phase.name}.txt" if opts.py_spy_dir else None
+def start_profiler(opts: Options, server: Server, phase: Phase) -> subprocess.Popen[bytes] | None:
+    """py-spy on the server for the measured time, when asked for; see _server.start_py_spy."""
+    if opts.py_spy_dir is None:
+        return None
+    out = opts.py_spy_dir / f"{opts.database}-{phase.name}.txt"
+    return start_py_spy(server.pid, out, opts.seconds, gil_only=not opts.py_spy_all)
 
+
+@dataclass(frozen=True)
+class Target:
+    """The server under test, the credentials to call it with and, on PostgreSQL, its
+    database (the CPU of backends serving other databases counts as noise, not as ours)."""
+
+    server: Server
+    creds: Credentials
+    postgres_db: str | None = None
+
+    def sample(self) -> CpuSample:
+        pg = self.postgres_db is not None
+        return CpuSample.take(self.server.pid, pg, self.postgres_db)
+
+    def wait_for_quiet(self, opts: Options) -> None:
+        pg = self.postgres_db is not None
+        wait_for_quiet(self.server.pid, pg, opts.quiet_wait, self.postgres_db)
+
+
+def measure(opts: Options, target: Target, phase: Phase) -> Measurement:
+    server, creds = target.server, target.creds
     if opts.load == "wrk":
         # Fresh chains for each run: wrk drops the requests in flight when its time is up, and
         # with them the refresh tokens they would have returned.
         warm_tokens: list[str] = []
         tokens: list[str] = []
         if phase.name == "refresh_token":
-            connections = wrk_layout(opts)[1]
-            minted = asyncio.run(mint_refresh_tokens(server, creds, 2 * connections))
-            warm_tokens, tokens = minted[:connections], minted[connections:]
-        wait_for_quiet(server.pid, pg, opts.quiet_wait)
+            needed = wrk_tokens_needed(opts)
+            minted = asyncio.run(mint_refresh_tokens(server, creds, 2 * needed))
+            warm_tokens, tokens = minted[:needed], minted[needed:]
+        target.wait_for_quiet(opts)
         if opts.warmup > 0:
             run_wrk(opts, server, phase, creds, opts.warmup, warm_tokens)
-        profiler = start_py_spy(server.pid, profile_out, opts.seconds) if profile_out else None
+        profiler = start_profiler(opts, server, phase)
         try:
-            before = CpuSample.take(server.pid, pg)
+            before = target.sample()
             outcome = run_wrk(opts, server, phase, creds, opts.seconds, tokens)
-            usage = CpuUsage.between(before, CpuSample.take(server.pid, pg))
+            usage = CpuUsage.between(before, target.sample())
         finally:
             if profiler is not None:
                 profiler.wait(timeout=opts.seconds + 60)
         return _measurement(phase, "wrk", opts.concurrency, outcome, usage)
 
+    # Each worker chains its own refresh token through the warm-up and the measured time.
     chains: list[str] = []
     if phase.name == "refresh_token":
         chains = asyncio.run(mint_refresh_tokens(server, creds, opts.concurrency))
-    wait_for_quiet(server.pid, pg, opts.quiet_wait)
+    target.wait_for_quiet(opts)
 
     async def go() -> Measurement:
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
@@ -577,11 +614,10 @@ def measure(opts: Options, server: Server, phase: Phase, creds: Credentials) -> 
         try:
             if opts.warmup > 0:
                 await run_workers(op, clients, opts.warmup)
-            if profile_out is not None:
-                profiler = start_py_spy(server.pid, profile_out, opts.seconds)
-            before = CpuSample.take(server.pid, pg)
+            profiler = start_profiler(opts, server, phase)
+            before = target.sample()
             outcome = await run_workers(op, clients, opts.seconds)
-            usage = CpuUsage.between(before, CpuSample.take(server.pid, pg))
+            usage = CpuUsage.between(before, target.sample())
         finally:
             for client in clients:
                 await client.aclose()
@@ -592,14 +628,14 @@ def measure(opts: Options, server: Server, phase: Phase, creds: Credentials) -> 
     return asyncio.run(go())
 
 
-def run_round(opts: Options, server: Server, creds: Credentials) -> list[Measurement]:
+def run_round(opts: Options, target: Target) -> list[Measurement]:
     results = []
     for phase in PHASES:
         if phase.name not in opts.phases:
             continue
         print(f"  {phase.name} ...", flush=True)
-        results.append(measure(opts, server, phase, creds))
-        server.check_alive()
+        results.append(measure(opts, target, phase))
+        target.server.check_alive()
     return results
 
 
@@ -618,6 +654,7 @@ def run(opts: Options) -> dict[str, Any]:
     rounds: list[list[Measurement]] = []
     with database as database_url, identa_server({}, database_url) as server:
         creds = provision(server)
+        target = Target(server, creds, database_name(database_url))
         checked = check_endpoints(server, creds)
         print(
             f"checked:  JWKS keys: {checked['jwks_keys']}; client_credentials returns "
@@ -628,7 +665,7 @@ def run(opts: Options) -> dict[str, Any]:
         for number in range(1, opts.rounds + 1):
             if opts.rounds > 1:
                 print(f"round {number}/{opts.rounds}", flush=True)
-            rounds.append(run_round(opts, server, creds))
+            rounds.append(run_round(opts, target))
             if opts.rounds > 1:
                 print_round(rounds[-1])
     rows = [_median([r[i] for r in rounds]) for i in range(len(rounds[0]))]
@@ -645,6 +682,7 @@ def run(opts: Options) -> dict[str, Any]:
             "warmup_seconds": opts.warmup,
             "rounds": opts.rounds,
             "profiled": opts.py_spy_dir is not None,
+            "profiled_gil_only": opts.py_spy_dir is not None and not opts.py_spy_all,
         },
         "checked": checked,
         "results": [asdict(m) for m in rows],
@@ -712,12 +750,12 @@ def print_results(rows: list[Measurement], rounds: int = 1) -> None:
         print(f"median of {rounds} rounds (each figure from the round with the median rate):")
     print(
         f"{'phase':<19}{'req/s':>8}{'target':>8}{'of target':>10}"
-        f"{'p50':>9}{'p99':>9}{'requests':>10}{'errors':>8}"
+        f"{'p50 ms':>10}{'p99 ms':>10}{'requests':>10}{'errors':>8}"
     )
     for m in rows:
         print(
             f"{m.phase:<19}{m.rate:>8,.0f}{m.target:>8,.0f}{m.rate / m.target:>9.0%} "
-            f"{m.p50_ms:>6.2f}ms{m.p99_ms:>7.2f}ms{m.count:>10,}{m.errors:>8}"
+            f"{m.p50_ms:>10.2f}{m.p99_ms:>10.2f}{m.count:>10,}{m.errors:>8}"
         )
     print(
         "\nCPU ms per request, from /proc: srv loop = the server's event-loop thread; srv thr ="
@@ -751,6 +789,9 @@ def print_results(rows: list[Measurement], rounds: int = 1) -> None:
     failed = [m.phase for m in rows if m.errors]
     if failed:
         print("warning: requests failed during " + ", ".join(failed))
+    empty = [m.phase for m in rows if not m.count]
+    if empty:
+        print("warning: no request completed during " + ", ".join(empty) + ": run longer")
 
 
 def save(result: dict[str, Any]) -> Path:
@@ -806,7 +847,13 @@ def parse_args(argv: list[str] | None = None) -> Options:
         "--py-spy",
         type=Path,
         metavar="DIR",
-        help="profile the server with py-spy during each measured phase (it costs some CPU)",
+        help="profile the server with py-spy during each measured phase (it costs some CPU); "
+        "only the thread holding the GIL is sampled: Python's CPU time",
+    )
+    parser.add_argument(
+        "--py-spy-all-threads",
+        action="store_true",
+        help="with --py-spy, sample every thread py-spy deems active, GIL or not",
     )
     args = parser.parse_args(argv)
     if args.concurrency < 1 or args.rounds < 1 or args.seconds <= 0 or args.warmup < 0:
@@ -837,6 +884,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         quiet_wait=args.quiet_wait,
         rounds=args.rounds,
         py_spy_dir=args.py_spy,
+        py_spy_all=args.py_spy_all_threads,
     )
 
 

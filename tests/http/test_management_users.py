@@ -161,3 +161,41 @@ async def test_user_logs(api: httpx.AsyncClient, container: Container) -> None:
     ).json()
     assert logs["total"] >= 2 and logs["logs"][0]["type"] == "s"
     assert logs["logs"][0]["user_id"] == created["user_id"] and len(logs["logs"][0]["log_id"]) == 56
+
+
+async def test_search_with_q(api: httpx.AsyncClient) -> None:
+    for email, age in (("m1@example.com", 25), ("m2@example.com", 45), ("f1@shop.example", 30)):
+        await api.post(
+            "/api/v2/users",
+            json={
+                "connection": CONNECTION,
+                "email": email,
+                "password": GOOD_PASSWORD,
+                "verify_email": False,
+                "user_metadata": {"age": age, "interests": ["fitness"]},
+            },
+        )
+    found = (
+        await api.get(
+            "/api/v2/users",
+            params={
+                "q": 'user_metadata.age:[20 TO 40] AND email.domain:"example.com"',
+                "search_engine": "v3",
+                "include_totals": "true",
+            },
+        )
+    ).json()
+    assert found["total"] == 1 and found["users"][0]["email"] == "m1@example.com"
+    interested = (
+        await api.get(
+            "/api/v2/users", params={"q": "user_metadata.interests:fitness", "sort": "email:1"}
+        )
+    ).json()
+    assert [u["email"] for u in interested] == [
+        "f1@shop.example",
+        "m1@example.com",
+        "m2@example.com",
+    ]
+    bad = await api.get("/api/v2/users", params={"q": "name:jo?n"})
+    assert bad.status_code == 400 and bad.json()["errorCode"] == "invalid_query_string"
+    assert (await api.get("/api/v2/users", params={"sort": "picture:1"})).status_code == 400

@@ -64,7 +64,8 @@ Metadata
   * PostgreSQL uses SQL/JSON paths (`@?`), which a GIN (jsonb_path_ops) index can serve for
     equality; SQLite walks the document with json_tree() (needs SQLite ≥ 3.38).
 
-Limits (InvalidQuery): 2,000 characters, 32 levels of nesting, 100 terms.
+Limits (InvalidQuery): 2,000 characters, 20 levels of nesting, 100 terms (SQLite can parse the
+SQL of the largest query these limits allow).
 
 Sorting: `sort_clause("created_at:-1")` takes Auth0's `field:1|-1` on a root field; users
 without a value come last; user_id breaks ties.

@@ -81,11 +81,12 @@ def _node(item: Any, context: Context) -> Node:
         return _node(item.expr, context)
     if isinstance(item, tree.AndOperation | tree.UnknownOperation):
         # An implicit operator (`a b`) is AND, Auth0's documented default for user search.
-        return AllOf(tuple(_node(operand, context) for operand in item.operands))
+        return _all_of([_node(operand, context) for operand in item.operands])
     if isinstance(item, tree.OrOperation):
-        return AnyOf(tuple(_node(operand, context) for operand in item.operands))
+        return _any_of([_node(operand, context) for operand in item.operands])
     if isinstance(item, tree.Not | tree.Prohibit):
-        return Not(_node(item.a, context))
+        inner = _node(item.a, context)
+        return inner.item if isinstance(inner, Not) else Not(inner)
     if isinstance(item, tree.Plus):
         return _node(item.a, context)
     if isinstance(item, tree.Boost):
@@ -109,6 +110,20 @@ def _node(item: Any, context: Context) -> Node:
     if isinstance(item, tree.Regex):
         raise InvalidQuery(f"regular expressions are not supported: '{item}'")
     raise InvalidQuery(f"unsupported syntax: '{item}'")
+
+
+# Flattening `(a AND b) AND c` and dropping `NOT NOT` keeps the SQL shallow: SQLite's parser
+# gives up past about a hundred nested levels.
+
+
+def _all_of(items: list[Node]) -> Node:
+    flat = [part for item in items for part in (item.items if isinstance(item, AllOf) else [item])]
+    return flat[0] if len(flat) == 1 else AllOf(tuple(flat))
+
+
+def _any_of(items: list[Node]) -> Node:
+    flat = [part for item in items for part in (item.items if isinstance(item, AnyOf) else [item])]
+    return flat[0] if len(flat) == 1 else AnyOf(tuple(flat))
 
 
 def _term(value: Literal | Like, context: Context) -> Node:

@@ -9,8 +9,20 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import String, and_, case, cast, func, literal, literal_column, or_, select
+from sqlalchemy import (
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.dialects.postgresql import JSONPATH
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -86,34 +98,40 @@ def _json_number(value: int | float) -> str:
 
 
 # SQLite -------------------------------------------------------------------------------------
-# One correlated EXISTS over json_tree() per path step. json_tree(x) yields x itself and every
-# value nested in it; a row whose fullkey has no "." is x or an element of arrays inside x (keys
+# One json_tree() per path step, joined in a single EXISTS (nesting one EXISTS per step would
+# overflow SQLite's 100-deep parser stack on long paths). json_tree(x) yields x and everything
+# nested in it; a row whose fullkey has no "." is x or an element of arrays inside x (object keys
 # always add ".key"), which is exactly "x, looking through arrays".
 
 
 def _sqlite(
     document: ColumnElement[object], path: tuple[str, ...], test: Test
 ) -> ColumnElement[bool]:
-    return _sqlite_step(_member(document, path[0]), path[1:], test)
+    source = _member(document, path[0])
+    steps: list[Any] = []
+    for index in range(len(path)):
+        step = func.json_tree(source).table_valued("value", "type", "fullkey").alias()
+        steps.append(step)
+        if index + 1 < len(path):
+            # Only objects have members; the CASE keeps `->` away from plain strings.
+            source = case((step.c.type == "object", _member(step.c.value, path[index + 1])))
+    joined = steps[0]
+    for step in steps[1:]:
+        # json_tree's argument refers to the step before it: SQLite runs it once per row there.
+        joined = joined.join(step, true())
+    last = steps[-1]
+    return (
+        select(literal_column("1"))
+        .select_from(joined)
+        .where(*(func.instr(step.c.fullkey, ".") == 0 for step in steps))
+        .where(_sqlite_value(last.c.value, last.c.type, test))
+        .exists()
+    )
 
 
 def _member(json_text: ColumnElement[object], segment: str) -> ColumnElement[object]:
     # `->` (SQLite ≥ 3.38) keeps JSON typing: true stays true, "30" stays a string.
     return json_text.op("->")(literal(f'$."{segment}"', String()))
-
-
-def _sqlite_step(
-    source: ColumnElement[object], rest: tuple[str, ...], test: Test
-) -> ColumnElement[bool]:
-    node = func.json_tree(source).table_valued("value", "type", "fullkey").alias()
-    through_arrays = func.instr(node.c.fullkey, ".") == 0
-    if rest:
-        # Only objects have members; guarding with CASE keeps `->` away from plain strings.
-        child = case((node.c.type == "object", _member(node.c.value, rest[0])), else_=None)
-        matches = _sqlite_step(child, rest[1:], test)
-    else:
-        matches = _sqlite_value(node.c.value, node.c.type, test)
-    return select(literal_column("1")).select_from(node).where(through_arrays, matches).exists()
 
 
 def _sqlite_value(

@@ -15,7 +15,7 @@ from identa.search.errors import InvalidQuery
 from identa.search.query import Like
 
 MAX_QUERY_LENGTH = 2000
-MAX_DEPTH = 32  # nesting of groups, operators and fields; keeps compiling and SQL shallow
+MAX_DEPTH = 20  # nesting of groups, operators and fields; SQLite's parser stack is shallow
 MAX_TERMS = 100  # values and range bounds; keeps SQLite under its expression-depth limit
 _ALLOWED_CONTROLS = frozenset("\t\n\r")
 
@@ -40,6 +40,10 @@ def parse(query: str) -> Any:
         root = luqum_parse(query)
     except ParseError as exc:
         raise InvalidQuery(f"the query could not be parsed: {exc}") from exc
+    except Exception as exc:
+        # luqum also fails from inside its tree classes on odd input (`a^.` raises a decimal
+        # error, `"a"~.` a ValueError); untrusted text that cannot be read is a 400, not a 500.
+        raise InvalidQuery(f"the query could not be parsed near '{query[:40]}'") from exc
     _check_shape(root)
     return root
 

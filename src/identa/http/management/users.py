@@ -27,6 +27,7 @@ from identa.http.management.paging import paging, select_fields
 from identa.identity.errors import PasswordPolicyError, UserExists, UsernameExists
 from identa.identity.models import User
 from identa.identity.profile import NewDatabaseUser, user_to_dict
+from identa.search import InvalidQuery, compile_user_query, sort_clause
 
 PROFILE_FIELDS = ("given_name", "family_name", "name", "nickname", "picture")
 PATCHABLE = {
@@ -34,7 +35,6 @@ PATCHABLE = {
     "nickname", "password", "phone_number", "phone_verified", "picture", "username",
     "user_metadata", "verify_email", "verify_phone_number", "connection", "client_id",
 }  # fmt: skip
-SORTABLE = {"created_at", "updated_at", "last_login", "logins_count", "email", "name", "user_id"}
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -93,19 +93,26 @@ def router(c: Container) -> APIRouter:
     async def list_users(request: Request) -> Response:
         await authenticate(c, request, "read:users")
         page = paging(request)
-        sort = request.query_params.get("sort") or "created_at:1"
-        field, _, direction = sort.partition(":")
-        if field not in SORTABLE or direction not in ("1", "-1"):
-            raise bad_request("Query validation error: invalid sort.", "invalid_query_string")
-        column = getattr(User, field)
-        order = [column.asc() if direction == "1" else column.desc(), User.user_id.asc()]
+        q = request.query_params.get("q")
+        engine = request.query_params.get("search_engine")
+        if engine not in (None, "", "v3", "v2"):
+            raise bad_request(
+                "Query validation error: search_engine must be v3.", "invalid_query_string"
+            )
         async with c.unit_of_work() as uow:
+            db = uow.session
+            try:
+                order = sort_clause(request.query_params.get("sort") or "created_at:1")
+                condition = compile_user_query(q, db.get_bind().dialect.name) if q else None
+            except InvalidQuery as exc:
+                raise bad_request(exc.message, "invalid_query_string") from exc
             query = select(User)
-            total = int(await uow.session.scalar(select(func.count()).select_from(User)) or 0)
+            count = select(func.count()).select_from(User)
+            if condition is not None:
+                query, count = query.where(condition), count.where(condition)
+            total = int(await db.scalar(count) or 0)
             rows = (
-                await uow.session.scalars(
-                    query.order_by(*order).offset(page.offset).limit(page.per_page)
-                )
+                await db.scalars(query.order_by(*order).offset(page.offset).limit(page.per_page))
             ).all()
             items = [select_fields(request, user_to_dict(u)) for u in rows]
         return JSONResponse(page.body("users", items, total))
