@@ -35,7 +35,9 @@ def parse(query: str) -> Any:
         )
     for char in query:
         if unicodedata.category(char) in ("Cc", "Cs") and char not in _ALLOWED_CONTROLS:
-            raise InvalidQuery(f"the query contains the control character U+{ord(char):04X}")
+            raise InvalidQuery(
+                f"the query contains the character U+{ord(char):04X}, which is not allowed"
+            )
     try:
         root = luqum_parse(query)
     except ParseError as exc:

@@ -163,6 +163,14 @@ def test_operators_and_grouping() -> None:
     assert parse_user_query("name:a^2") == a
 
 
+def test_nested_operators_of_one_kind_and_double_negations_are_flattened() -> None:
+    a, b, c = (Condition(NAME, Equals(v)) for v in "abc")
+    assert parse_user_query("(name:a AND name:b) AND name:c") == AllOf((a, b, c))
+    assert parse_user_query("name:a OR (name:b OR (name:c))") == AnyOf((a, b, c))
+    assert parse_user_query("NOT (NOT name:a)") == a
+    assert parse_user_query("NOT NOT NOT name:a") == Not(a)
+
+
 def test_an_implicit_operator_is_and_and_binds_loosest() -> None:
     a, b, c = (Condition(NAME, Equals(v)) for v in "abc")
     assert parse_user_query("name:a name:b") == AllOf((a, b))
