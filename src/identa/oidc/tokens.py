@@ -25,6 +25,19 @@ EMAIL_CLAIMS = ("email", "email_verified")
 PHONE_CLAIMS = ("phone_number", "phone_verified")
 
 
+# Importing a private key validates it (tens of milliseconds for RSA in `cryptography`): keys
+# are immutable once stored, so each is imported once per process, by kid.
+_IMPORTED: dict[str, RSAKey | ECKey | OKPKey] = {}
+
+
+def key_for(kid: str, jwk: dict[str, Any]) -> RSAKey | ECKey | OKPKey:
+    key = _IMPORTED.get(kid)
+    if key is None:
+        key = import_private_key({**jwk, "kid": kid})
+        _IMPORTED[kid] = key
+    return key
+
+
 def import_private_key(jwk: dict[str, Any]) -> RSAKey | ECKey | OKPKey:
     kty = jwk.get("kty")
     if kty == "RSA":
@@ -54,7 +67,7 @@ class TokenSigner:
 
     async def sign(self, db: AsyncSession, claims: dict[str, Any], *, alg: str = "RS256") -> str:
         key_row, _ = await self._keys.ensure(db, alg)
-        key = import_private_key(key_row.private_jwk)
+        key = key_for(key_row.kid, key_row.private_jwk)
         header = {"alg": alg, "kid": key_row.kid, "typ": "JWT"}
         with _quiet_eddsa():
             return jwt.encode(header, claims, key, algorithms=[alg])
@@ -68,9 +81,7 @@ class TokenSigner:
     ) -> dict[str, Any]:
         """Checks the signature against the published keys; the caller checks the claims."""
         published = await self._keys.published(db)
-        key_set = KeySet(
-            [import_private_key({**row.private_jwk, "kid": row.kid}) for row in published]
-        )
+        key_set = KeySet([key_for(row.kid, row.private_jwk) for row in published])
         with _quiet_eddsa():
             decoded = jwt.decode(token, key_set, algorithms=list(algorithms))
         return dict(decoded.claims)

@@ -22,7 +22,7 @@ from identa.http.forms import BadForm
 from identa.http.hosted.common import Hosted
 from identa.oidc.requests import AuthorizationRequest, AuthorizeError, parse_authorization_request
 from identa.oidc.service import Grant
-from identa.oidc.tokens import import_private_key
+from identa.oidc.tokens import key_for
 from identa.sessions.models import SsoSession
 
 
@@ -118,7 +118,7 @@ def router(h: Hosted) -> APIRouter:
             rows = await c.keys.published(uow.session)
         keys = []
         for row in rows:
-            public = import_private_key(row.private_jwk).as_dict(private=False)
+            public = key_for(row.kid, row.private_jwk).as_dict(private=False)
             keys.append({**public, "kid": row.kid, "alg": row.alg, "use": "sig"})
         return JSONResponse(
             {"keys": keys},
