@@ -744,6 +744,10 @@ def print_round(measurements: list[Measurement]) -> None:
     print("  " + ", ".join(parts) + f"; noise up to {noise:.2f} core", flush=True)
 
 
+def _loop_cap(loop_ms: float) -> float:
+    return 1000 / loop_ms if loop_ms > 0 else float("inf")
+
+
 def print_results(rows: list[Measurement], rounds: int = 1) -> None:
     print()
     if rounds > 1:
@@ -773,7 +777,7 @@ def print_results(rows: list[Measurement], rounds: int = 1) -> None:
         print(
             f"{m.phase:<19}{cpu['server_loop']:>9.3f}{cpu['server_threads']:>8.3f}"
             f"{cpu['postgres']:>9.3f}{m.server_cpu_ms:>8.3f}{cpu['client']:>8.3f}"
-            f"{1000 / cpu['server_loop']:>8,.0f}/s{m.server_cores:>13.2f}{m.loop_cores:>11.2f}"
+            f"{_loop_cap(cpu['server_loop']):>8,.0f}/s{m.server_cores:>13.2f}{m.loop_cores:>11.2f}"
         )
     print(
         "noise, cores used by other processes / stolen by the hypervisor: "
