@@ -699,6 +699,22 @@ def _wrk_version(wrk: str) -> str:
     return first[0].split(" [")[0] if first else "wrk"
 
 
+def _source_revision() -> str:
+    """The commit the server runs, `+changes` when src/ differs from it ("" outside git)."""
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, check=False
+        )
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD")
+    if commit and git("status", "--porcelain", "--", "src"):
+        commit += "+changes"
+    return commit
+
+
 def machine_facts(opts: Options) -> dict[str, Any]:
     facts: dict[str, Any] = {
         "cores": os.cpu_count(),
@@ -706,6 +722,7 @@ def machine_facts(opts: Options) -> dict[str, Any]:
         "os": platform.platform(),
         "python": platform.python_version(),
         "identa": package_version("identa"),
+        "revision": _source_revision(),
         "uvicorn": package_version("uvicorn"),
         "uvloop": package_version("uvloop"),
         "sqlalchemy": package_version("sqlalchemy"),
@@ -726,7 +743,8 @@ def print_header(facts: dict[str, Any], opts: Options) -> None:
     threads = f", {opts.wrk_threads} thread(s)" if opts.load == "wrk" else " clients"
     print(
         f"machine:  {facts['cores']} cores ({facts['cpu']}), {facts['os']}\n"
-        f"software: Python {facts['python']}, identa {facts['identa']}, "
+        f"software: Python {facts['python']}, identa {facts['identa']} "
+        f"({facts['revision'] or 'no git'}), "
         f"uvicorn {facts['uvicorn']} + uvloop {facts['uvloop']}, "
         f"SQLAlchemy {facts['sqlalchemy']}, joserfc {facts['joserfc']}, "
         f"cryptography {facts['cryptography']}\n"
