@@ -15,6 +15,7 @@ from identa.events.service import EventRecorder
 from identa.flows.account import AccountFlows
 from identa.flows.service import Links, LoginFlows
 from identa.flows.tickets import TicketService
+from identa.identity.linking import AccountLinker
 from identa.identity.passwords import PasswordHasher
 from identa.identity.service import UserService
 from identa.notify.providers import MailProvider, provider_for
@@ -42,6 +43,7 @@ class Container:
     clients: ClientService
     connections: ConnectionService
     users: UserService
+    linker: AccountLinker
     sso: SessionService
     tickets: TicketService
     events: EventRecorder
@@ -126,6 +128,7 @@ def build_container(
         clients=clients,
         connections=connections,
         users=users,
+        linker=AccountLinker(clock),
         sso=sso,
         tickets=tickets,
         events=events,

@@ -44,6 +44,16 @@ class UserStore:
         )
         return list(rows.all())
 
+    async def identities_by_provider_id(
+        self, provider: str, provider_user_id: str, connection_id: str | None = None
+    ) -> list[Identity]:
+        query = select(Identity).where(
+            Identity.provider == provider, Identity.provider_user_id == provider_user_id
+        )
+        if connection_id is not None:
+            query = query.where(Identity.connection_id == connection_id)
+        return list((await self._session.scalars(query.limit(2))).all())
+
     async def by_email(self, email: str) -> list[User]:
         rows = await self._session.scalars(
             select(User).where(func.lower(User.email) == email.lower()).order_by(User.created_at)
