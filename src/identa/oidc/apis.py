@@ -32,6 +32,13 @@ MANAGEMENT_SCOPES = (
     "create:user_tickets", "read:stats", "read:tenant_settings", "update:tenant_settings",
     "read:log_streams", "create:log_streams", "update:log_streams", "delete:log_streams",
     "read:attack_protection", "update:attack_protection",
+    "read:current_user", "update:current_user_metadata", "create:current_user_metadata",
+    "update:current_user_identities", "delete:current_user",
+)  # fmt: skip
+# What a token issued to a person (not to a machine) may hold for the Management API.
+CURRENT_USER_SCOPES = (
+    "read:current_user", "update:current_user_metadata", "create:current_user_metadata",
+    "update:current_user_identities", "delete:current_user",
 )  # fmt: skip
 
 

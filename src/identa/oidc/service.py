@@ -20,11 +20,13 @@ from identa.core import ids
 from identa.core.clock import Clock
 from identa.identity.models import User
 from identa.identity.profile import user_to_dict
-from identa.oidc.apis import DEFAULT_ACCESS_TTL, ApiRegistry
+from identa.oidc.apis import CURRENT_USER_SCOPES, DEFAULT_ACCESS_TTL, ApiRegistry
 from identa.oidc.errors import OAuthError, invalid_grant, invalid_request
-from identa.oidc.models import AuthorizationCode, ClientGrant, RefreshToken
+from identa.oidc.models import AuthorizationCode, ClientGrant, RefreshToken, ResourceServer
 from identa.oidc.requests import PKCE_VERIFIER, AuthorizationRequest
 from identa.oidc.tokens import TokenSigner, claims_for_scope, epoch
+
+OIDC_SCOPES = frozenset({"openid", "profile", "email", "address", "phone", "offline_access"})
 
 CODE_TTL = timedelta(seconds=60)
 ID_TOKEN_TTL = 36000
@@ -235,6 +237,18 @@ class OidcService(ApiRegistry):
 
     # -- tokens ----------------------------------------------------------------------------
 
+    def delegated_scopes(self, requested: list[str], api: ResourceServer | None) -> list[str]:
+        """What a token issued on behalf of a person may carry: the OpenID scopes, plus the
+        scopes the API defines; for the Management API only the `current_user` scopes, as with
+        Auth0, so that no customer can give themselves `read:users` by asking for it."""
+        if api is None:
+            return requested
+        if api.identifier == self.management_audience:
+            allowed = set(CURRENT_USER_SCOPES)
+        else:
+            allowed = {str(item.get("value")) for item in api.scopes or []}
+        return [s for s in requested if s in OIDC_SCOPES or s in allowed]
+
     async def tokens_for(
         self,
         db: AsyncSession,
@@ -249,10 +263,11 @@ class OidcService(ApiRegistry):
         `with_at_hash` adds the access token's hash to the ID token, which the implicit
         `id_token token` response requires (OIDC Core §3.2.2.10).
         """
-        scopes = grant.scope.split()
         now = self.signer.now()
         api = await self.resource_server(db, grant.audience) if grant.audience else None
         audience = api.identifier if api else None
+        scopes = self.delegated_scopes(grant.scope.split(), api)
+        scope = " ".join(scopes)
         lifetime = api.token_lifetime if api else DEFAULT_ACCESS_TTL
         access_aud: str | list[str]
         userinfo = f"{self.public_url}/userinfo"
@@ -266,7 +281,7 @@ class OidcService(ApiRegistry):
             "aud": access_aud,
             "iat": now,
             "exp": now + lifetime,
-            "scope": grant.scope,
+            "scope": scope,
             "azp": grant.client.client_id,
             "jti": self.signer.new_jti(),
         }
@@ -304,7 +319,7 @@ class OidcService(ApiRegistry):
         tokens = TokenSet(
             access_token=access_token,
             expires_in=lifetime,
-            scope=grant.scope,
+            scope=scope,
             id_token=id_token,
             refresh_token=refresh,
         )
