@@ -199,3 +199,40 @@ async def test_search_with_q(api: httpx.AsyncClient) -> None:
     bad = await api.get("/api/v2/users", params={"q": "name:jo?n"})
     assert bad.status_code == 400 and bad.json()["errorCode"] == "invalid_query_string"
     assert (await api.get("/api/v2/users", params={"sort": "picture:1"})).status_code == 400
+
+
+async def test_metadata_beyond_the_size_limit_is_refused(api: httpx.AsyncClient) -> None:
+    big = "x" * (60 * 1024)
+    refused = await api.post(
+        "/api/v2/users",
+        json={
+            "connection": CONNECTION,
+            "email": "big@example.com",
+            "password": GOOD_PASSWORD,
+            "user_metadata": {"a": big},
+            "app_metadata": {"b": big},
+        },
+    )
+    assert refused.status_code == 400 and "at most 102400 bytes" in refused.json()["message"]
+    assert (
+        await api.get("/api/v2/users-by-email", params={"email": "big@example.com"})
+    ).json() == []
+
+    made = await api.post(
+        "/api/v2/users",
+        json={
+            "connection": CONNECTION,
+            "email": "big@example.com",
+            "password": GOOD_PASSWORD,
+            "user_metadata": {"a": big},
+        },
+    )
+    assert made.status_code == 201, made.text
+    path = f"/api/v2/users/{made.json()['user_id']}"
+    grown = await api.patch(path, json={"app_metadata": {"b": big}, "name": "Big"})
+    assert grown.status_code == 400 and grown.json()["errorCode"] == "invalid_body"
+    after = (await api.get(path)).json()
+    assert after["app_metadata"] == {} and after["name"] == "big@example.com"
+    # Replacing the large value with a small one is fine.
+    shrunk = await api.patch(path, json={"user_metadata": {"a": None}, "app_metadata": {"b": big}})
+    assert shrunk.status_code == 200 and shrunk.json()["user_metadata"] == {}

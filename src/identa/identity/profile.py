@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +72,23 @@ def user_to_dict(user: User) -> dict[str, Any]:
     for key, value in (user.extra or {}).items():
         out.setdefault(key, copy.deepcopy(value))
     return {key: value for key, value in out.items() if value is not None}
+
+
+# Auth0 limits a user profile to 10 KB with an extended allowance of about ten times that;
+# Identa refuses metadata beyond that allowance: 100 KB for both objects together, as JSON.
+MAX_METADATA_BYTES = 100 * 1024
+
+
+def check_metadata_size(user_metadata: dict[str, Any], app_metadata: dict[str, Any]) -> None:
+    size = len(json.dumps(user_metadata, separators=(",", ":")).encode()) + len(
+        json.dumps(app_metadata, separators=(",", ":")).encode()
+    )
+    if size > MAX_METADATA_BYTES:
+        raise InvalidInput(
+            f"user_metadata and app_metadata together may hold at most {MAX_METADATA_BYTES} "
+            f"bytes of JSON; this change would make them {size} bytes.",
+            field="user_metadata",
+        )
 
 
 def validate_metadata(value: Any, field: str) -> dict[str, Any]:

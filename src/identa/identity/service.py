@@ -32,6 +32,7 @@ from identa.identity.models import Identity, PasswordCredential, User
 from identa.identity.passwords import PasswordHasher
 from identa.identity.profile import (
     NewDatabaseUser,
+    check_metadata_size,
     clean_profile,
     gravatar_url,
     merge_metadata,
@@ -126,6 +127,7 @@ class UserService:
         )
         user_metadata = validate_metadata(new.user_metadata or {}, "user_metadata")
         app_metadata = validate_metadata(new.app_metadata or {}, "app_metadata")
+        check_metadata_size(user_metadata, app_metadata)
 
         store = UserStore(session)
         if await store.credential_by_email(connection.id, email) is not None:
@@ -358,14 +360,16 @@ class UserService:
         user_metadata: dict[str, Any] | None = None,
         app_metadata: dict[str, Any] | None = None,
     ) -> User:
+        merged_user = user.user_metadata or {}
+        merged_app = user.app_metadata or {}
         if user_metadata is not None:
-            user.user_metadata = merge_metadata(
-                user.user_metadata, validate_metadata(user_metadata, "user_metadata")
+            merged_user = merge_metadata(
+                merged_user, validate_metadata(user_metadata, "user_metadata")
             )
         if app_metadata is not None:
-            user.app_metadata = merge_metadata(
-                user.app_metadata, validate_metadata(app_metadata, "app_metadata")
-            )
+            merged_app = merge_metadata(merged_app, validate_metadata(app_metadata, "app_metadata"))
+        check_metadata_size(merged_user, merged_app)
+        user.user_metadata, user.app_metadata = merged_user, merged_app
         user.updated_at = self._clock.now()
         await session.flush()
         return user
