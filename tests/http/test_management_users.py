@@ -236,3 +236,45 @@ async def test_metadata_beyond_the_size_limit_is_refused(api: httpx.AsyncClient)
     # Replacing the large value with a small one is fine.
     shrunk = await api.patch(path, json={"user_metadata": {"a": None}, "app_metadata": {"b": big}})
     assert shrunk.status_code == 200 and shrunk.json()["user_metadata"] == {}
+
+
+async def test_checkpoint_paging_walks_every_user_once(api: httpx.AsyncClient) -> None:
+    made = []
+    for index in range(7):
+        body = await api.post(
+            "/api/v2/users",
+            json={
+                "connection": CONNECTION,
+                "email": f"walker{index}@example.com",
+                "password": GOOD_PASSWORD,
+                "app_metadata": {"even": index % 2 == 0},
+            },
+        )
+        made.append(body.json()["user_id"])
+
+    seen: list[str] = []
+    params: dict[str, str] = {"take": "3"}
+    pages = 0
+    while pages < 10:
+        pages += 1
+        page = (await api.get("/api/v2/users", params=params)).json()
+        seen += [u["user_id"] for u in page["users"]]
+        if "next" not in page:
+            break
+        params = {"take": "3", "from": page["next"]}
+    assert pages == 3 and seen == sorted(made)
+
+    evens = (
+        await api.get(
+            "/api/v2/users",
+            params={"take": "100", "q": "app_metadata.even:true", "fields": "email"},
+        )
+    ).json()
+    assert "next" not in evens
+    assert sorted(u["email"] for u in evens["users"]) == [
+        f"walker{i}@example.com" for i in (0, 2, 4, 6)
+    ]
+    for bad in ({"take": "0"}, {"take": "101"}, {"take": "x"}, {"from": "%%%"}):
+        refused = await api.get("/api/v2/users", params=bad)
+        assert refused.status_code == 400, bad
+        assert refused.json()["errorCode"] == "invalid_query_string"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,7 +25,12 @@ from identa.http.context import request_context
 from identa.http.forms import BadForm
 from identa.http.management.auth import Caller, authenticate
 from identa.http.management.errors import MANAGEMENT_MAX_BODY, ApiError, bad_request, not_found
-from identa.http.management.paging import paging, select_fields
+from identa.http.management.paging import (
+    DEFAULT_PER_PAGE,
+    MAX_PER_PAGE,
+    paging,
+    select_fields,
+)
 from identa.identity.errors import PasswordPolicyError, UserExists, UsernameExists
 from identa.identity.linking import IdentityAlreadyLinked, IdentityNotFound
 from identa.identity.models import User
@@ -66,6 +73,35 @@ def _string(body: dict[str, Any], key: str, limit: int) -> str | None:
     return value
 
 
+def _cursor(user_id: str) -> str:
+    return base64.urlsafe_b64encode(user_id.encode()).decode().rstrip("=")
+
+
+def _cursor_value(raw: str) -> str | None:
+    if not raw:
+        return None
+    try:
+        if len(raw) > 400:
+            raise ValueError(raw)
+        padded = raw + "=" * (-len(raw) % 4)
+        return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
+    except (ValueError, binascii.Error) as exc:
+        raise bad_request(
+            "Query validation error: 'from' is not a checkpoint this API returned.",
+            "invalid_query_string",
+        ) from exc
+
+
+def _take(request: Request) -> int:
+    raw = request.query_params.get("take") or str(DEFAULT_PER_PAGE)
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PER_PAGE:
+        raise bad_request(
+            f"Query validation error: 'take' must be an integer from 1 to {MAX_PER_PAGE}.",
+            "invalid_query_string",
+        )
+    return int(raw)
+
+
 def router(c: Container) -> APIRouter:
     r = APIRouter(prefix="/api/v2")
 
@@ -90,11 +126,36 @@ def router(c: Container) -> APIRouter:
             raise not_found("The user does not exist.")
         return user
 
+    async def checkpoint_users(request: Request, q: str | None) -> Response:
+        """Beyond Auth0: `from`/`take` keyset paging over any number of users, in user_id
+        order, answering {users, next}; `next` is absent on the last page."""
+        take = _take(request)
+        after = _cursor_value(request.query_params.get("from") or "")
+        async with c.unit_of_work() as uow:
+            db = uow.session
+            try:
+                condition = compile_user_query(q, db.get_bind().dialect.name) if q else None
+            except InvalidQuery as exc:
+                raise bad_request(exc.message, "invalid_query_string") from exc
+            query = select(User).order_by(User.user_id.asc()).limit(take + 1)
+            if condition is not None:
+                query = query.where(condition)
+            if after is not None:
+                query = query.where(User.user_id > after)
+            rows = list((await db.scalars(query)).all())
+            items = [select_fields(request, user_to_dict(u)) for u in rows[:take]]
+        body: dict[str, Any] = {"users": items}
+        if len(rows) > take:
+            body["next"] = _cursor(rows[take - 1].user_id)
+        return JSONResponse(body)
+
     @api
     async def list_users(request: Request) -> Response:
         await authenticate(c, request, "read:users")
-        page = paging(request)
         q = request.query_params.get("q")
+        if "from" in request.query_params or "take" in request.query_params:
+            return await checkpoint_users(request, q)
+        page = paging(request)
         engine = request.query_params.get("search_engine")
         if engine not in (None, "", "v3", "v2"):
             raise bad_request(
