@@ -1,1 +1,1 @@
-"""Rules: administrator-written code run at every login (stored here; runtimes come later)."""
+"""Rules: administrator-written code run at every login (stored here; sandboxes in runtime/)."""

@@ -1,0 +1,28 @@
+"""Sandboxed rule runtimes (Python and Auth0-style JavaScript) behind one entry point, RuleRunner.
+
+Importing this package starts nothing; worker processes start on first use or `RuleRunner.start`.
+"""
+
+from identa.rules.runtime.allowlist import HostPolicy, HostRefused
+from identa.rules.runtime.pool import Limits
+from identa.rules.runtime.runner import DEFAULT_BUDGET_S, RuleRunner
+from identa.rules.runtime.types import (
+    MetadataUpdate,
+    RuleFailure,
+    RuleRecord,
+    RuleSpec,
+    RunOutcome,
+)
+
+__all__ = [
+    "DEFAULT_BUDGET_S",
+    "HostPolicy",
+    "HostRefused",
+    "Limits",
+    "MetadataUpdate",
+    "RuleFailure",
+    "RuleRecord",
+    "RuleRunner",
+    "RuleSpec",
+    "RunOutcome",
+]

@@ -1,0 +1,1 @@
+"""Code that runs inside a rule worker process (never imported by the server for execution)."""
