@@ -61,11 +61,14 @@ Metadata
   * Ranges compare numbers when every bound is a number (`user_metadata.age:[20 TO 40]` sees
     only JSON numbers), otherwise strings by code point (`[1990-01-01 TO 1999-12-31]` on a
     birthdate string). Wildcards match JSON strings only. Both are Identa extensions.
-  * PostgreSQL uses SQL/JSON paths (`@?`), which a GIN (jsonb_path_ops) index can serve for
-    equality; SQLite walks the document with json_tree() (needs SQLite ≥ 3.38).
+  * PostgreSQL uses SQL/JSON paths (`@?`), which the GIN (jsonb_path_ops) indexes of migration
+    0006 serve for equality; SQLite reads the user_search_terms table that triggers keep in step
+    with the documents (identa.search.index).
 
 Limits (InvalidQuery): 2,000 characters, 20 levels of nesting, 100 terms (SQLite can parse the
 SQL of the largest query these limits allow).
+
+Log search (GET /api/v2/logs) is this language over the log fields: identa.search.logs.
 
 Sorting: `sort_clause("created_at:-1")` takes Auth0's `field:1|-1` on a root field; users
 without a value come last; user_id breaks ties.

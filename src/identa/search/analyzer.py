@@ -1,5 +1,5 @@
 """Turns luqum's parse tree into the typed query (identa.search.query), enforcing which fields
-exist and which tests each kind of field allows."""
+exist (a FieldMap: users, logs) and which tests each kind of field allows."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from luqum import tree  # type: ignore[import-untyped]
 
 from identa.search.errors import InvalidQuery
-from identa.search.fields import BARE_TERM, resolve
+from identa.search.fields import USER_FIELDS, FieldMap
 from identa.search.query import (
     AllOf,
     AnyOf,
@@ -54,9 +54,14 @@ Context = Field | _ExistsMarker | None
 
 def parse_user_query(query: str) -> Node:
     """The typed form of an Auth0 user-search query; InvalidQuery when it is not acceptable."""
+    return parse_query(query, USER_FIELDS)
+
+
+def parse_query(query: str, fields: FieldMap) -> Node:
+    """The typed form of `query` over the fields of `fields`; InvalidQuery when not acceptable."""
     if not query.strip():
         return MatchAll()
-    return _node(parse(query), None)
+    return _node(parse(query), None, fields)
 
 
 def field_label(field: Field) -> str:
@@ -71,40 +76,40 @@ def field_label(field: Field) -> str:
     return "a term without a field"
 
 
-def _node(item: Any, context: Context) -> Node:
+def _node(item: Any, context: Context, fields: FieldMap) -> Node:
     if isinstance(item, tree.SearchField):
         name = str(item.name)
         if context is not None:
             raise InvalidQuery(f"the field '{name}' cannot be used inside another field's value")
-        return _node(item.expr, _EXISTS if name == EXISTS_FIELD else resolve(name))
+        return _node(item.expr, _EXISTS if name == EXISTS_FIELD else fields.resolve(name), fields)
     if isinstance(item, tree.BaseGroup):
-        return _node(item.expr, context)
+        return _node(item.expr, context, fields)
     if isinstance(item, tree.AndOperation | tree.UnknownOperation):
         # An implicit operator (`a b`) is AND, Auth0's documented default for user search.
-        return _all_of([_node(operand, context) for operand in item.operands])
+        return _all_of([_node(operand, context, fields) for operand in item.operands])
     if isinstance(item, tree.OrOperation):
-        return _any_of([_node(operand, context) for operand in item.operands])
+        return _any_of([_node(operand, context, fields) for operand in item.operands])
     if isinstance(item, tree.Not | tree.Prohibit):
-        inner = _node(item.a, context)
+        inner = _node(item.a, context, fields)
         return inner.item if isinstance(inner, Not) else Not(inner)
     if isinstance(item, tree.Plus):
-        return _node(item.a, context)
+        return _node(item.a, context, fields)
     if isinstance(item, tree.Boost):
-        return _node(item.expr, context)  # relevance is meaningless for a filter
+        return _node(item.expr, context, fields)  # relevance is meaningless for a filter
     if isinstance(item, tree.Word):
-        return _term(decode_word(str(item.value)), context)
+        return _term(decode_word(str(item.value)), context, fields)
     if isinstance(item, tree.Phrase):
-        return _term(decode_phrase(str(item.value)), context)
+        return _term(decode_phrase(str(item.value)), context, fields)
     if isinstance(item, tree.Range):
         return _range(
             _bound_text(item.low), bool(item.include_low),
             _bound_text(item.high), bool(item.include_high),
-            context,
+            context, fields,
         )  # fmt: skip
     if isinstance(item, tree.From):
-        return _range(_bound_text(item.a), bool(item.include), None, True, context)
+        return _range(_bound_text(item.a), bool(item.include), None, True, context, fields)
     if isinstance(item, tree.To):
-        return _range(None, True, _bound_text(item.a), bool(item.include), context)
+        return _range(None, True, _bound_text(item.a), bool(item.include), context, fields)
     if isinstance(item, tree.Fuzzy | tree.Proximity):
         raise InvalidQuery(f"fuzzy and proximity searches (~) are not supported: '{item}'")
     if isinstance(item, tree.Regex):
@@ -126,12 +131,12 @@ def _any_of(items: list[Node]) -> Node:
     return flat[0] if len(flat) == 1 else AnyOf(tuple(flat))
 
 
-def _term(value: Literal | Like, context: Context) -> Node:
+def _term(value: Literal | Like, context: Context, fields: FieldMap) -> Node:
     if isinstance(context, _ExistsMarker):
         if not isinstance(value, Literal):
             raise InvalidQuery("_exists_ takes a field name, not a pattern")
-        return Condition(resolve(value.text), Exists())
-    field: Field = BARE_TERM if context is None else context
+        return Condition(fields.resolve(value.text), Exists())
+    field: Field = fields.bare_term if context is None else context
     if isinstance(value, Like):
         if not any(value.parts):  # `*` alone: any value at all
             return MatchAll() if isinstance(field, AnyText) else Condition(field, Exists())
@@ -189,10 +194,15 @@ def _bound_text(item: Any) -> str | None:
 
 
 def _range(
-    low: str | None, include_low: bool, high: str | None, include_high: bool, context: Context
+    low: str | None,
+    include_low: bool,
+    high: str | None,
+    include_high: bool,
+    context: Context,
+    fields: FieldMap,
 ) -> Node:
     if context is None:
-        raise InvalidQuery("a range needs a field, for example logins_count:[1 TO 10]")
+        raise InvalidQuery(f"a range needs a field, for example {fields.range_example}")
     if isinstance(context, _ExistsMarker):
         raise InvalidQuery("_exists_ takes a field name, not a range")
     field = context

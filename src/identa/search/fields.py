@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from identa.search.errors import InvalidQuery
 from identa.search.query import (
@@ -14,6 +16,17 @@ from identa.search.query import (
     MetadataField,
     RootField,
 )
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """One searchable collection: how a field name resolves (InvalidQuery when it does not), what
+    a term without a field searches, and a range to show in the error for a range without one."""
+
+    resolve: Callable[[str], Field]
+    bare_term: AnyText
+    range_example: str
+
 
 # Auth0's searchable root attributes (profile schema "search" flag); `picture` is not searchable.
 ROOT_FIELDS: dict[str, Kind] = {
@@ -84,3 +97,6 @@ def _metadata(document: str, rest: str, *, dotted: bool, name: str) -> MetadataF
                 f"invalid path '{name}': each part may only hold letters, digits, '_' and '-'"
             )
     return MetadataField(document, path)
+
+
+USER_FIELDS = FieldMap(resolve, BARE_TERM, "logins_count:[1 TO 10]")

@@ -1,6 +1,7 @@
-"""Metadata conditions in SQL: SQL/JSON path (`@?`) on PostgreSQL, json_tree on SQLite.
+"""Metadata conditions in SQL: SQL/JSON path (`@?`) on PostgreSQL, the user_search_terms index
+table on SQLite.
 
-Both walk the dotted path and look through arrays at every step, as Auth0 does
+Both look through arrays at every step of the dotted path, as Auth0 does
 (`user_metadata.addresses.city:Paris` matches `{"addresses": [{"city": "Paris"}]}`).
 """
 
@@ -11,40 +12,31 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import (
-    String,
-    and_,
-    case,
-    cast,
-    func,
-    literal,
-    literal_column,
-    or_,
-    select,
-    true,
-)
+from sqlalchemy import String, cast, literal, or_, select
 from sqlalchemy.dialects.postgresql import JSONPATH
 from sqlalchemy.sql.elements import ColumnElement
 
-from identa.search.patterns import glob_pattern, regex_pattern
-from identa.search.query import Exists, JsonEquals, Like, Range, Test
+from identa.identity.models import User
+from identa.search.index import TERMS
+from identa.search.patterns import after_prefix, glob_pattern, regex_pattern
+from identa.search.query import Exists, JsonEquals, Like, MetadataField, Range, Test
 
 _NUMERIC_TYPES = ("integer", "real")
 _PRESENT = '@.type() != "null" && @.type() != "array" && (@.type() != "object" || exists(@.*))'
 
 
-def metadata_condition(
-    document: ColumnElement[object], path: tuple[str, ...], test: Test, dialect: str
-) -> ColumnElement[bool]:
+def metadata_condition(field: MetadataField, test: Test, dialect: str) -> ColumnElement[bool]:
     if dialect == "postgresql":
-        return _postgresql(document, path, test)
-    return _sqlite(document, path, test)
+        return _postgresql(getattr(User, field.document), field.path, test)
+    return _sqlite(field, test)
 
 
 # PostgreSQL ---------------------------------------------------------------------------------
-# `document @? '<path> ? (<filter>)'` in lax mode (arrays unwrapped at each step) can use a GIN
-# index (jsonb_path_ops) for equality filters. Values are embedded as JSON-quoted literals; the
-# whole path is sent as a bound parameter.
+# `document @? '<path> ? (<filter>)'` in lax mode (arrays unwrapped at each step). The GIN
+# jsonb_path_ops index of migration 0006 serves equality filters, `||` of them included (the
+# index extracts one hashed path+value entry per alternative; EXPLAIN shows a Bitmap Index Scan),
+# so equality needs no separate `@>` form. Values are embedded as JSON-quoted literals; the
+# whole path is sent as a bound parameter, which PostgreSQL reads when it plans (custom plans).
 
 
 def _postgresql(
@@ -98,57 +90,34 @@ def _json_number(value: int | float) -> str:
 
 
 # SQLite -------------------------------------------------------------------------------------
-# One json_tree() per path step, joined in a single EXISTS (nesting one EXISTS per step would
-# overflow SQLite's 100-deep parser stack on long paths). json_tree(x) yields x and everything
-# nested in it; a row whose fullkey has no "." is x or an element of arrays inside x (object keys
-# always add ".key"), which is exactly "x, looking through arrays".
+# The user_search_terms table (identa.search.index) holds one row per metadata value under the
+# path a query names, so a test is one range of its (field, value) index:
+#   users.user_id IN (SELECT user_id FROM user_search_terms WHERE field = ? AND value IN (?, ?))
+# `value` has no type affinity: strings compare with strings, numbers with numbers, and in
+# SQLite's order NULL < numbers < text < blobs, which the extra bounds below use to keep each
+# index range tight.
 
 
-def _sqlite(
-    document: ColumnElement[object], path: tuple[str, ...], test: Test
-) -> ColumnElement[bool]:
-    source = _member(document, path[0])
-    steps: list[Any] = []
-    for index in range(len(path)):
-        step = func.json_tree(source).table_valued("value", "type", "fullkey").alias()
-        steps.append(step)
-        if index + 1 < len(path):
-            # Only objects have members; the CASE keeps `->` away from plain strings.
-            source = case((step.c.type == "object", _member(step.c.value, path[index + 1])))
-    joined = steps[0]
-    for step in steps[1:]:
-        # json_tree's argument refers to the step before it: SQLite runs it once per row there.
-        joined = joined.join(step, true())
-    last = steps[-1]
-    return (
-        select(literal_column("1"))
-        .select_from(joined)
-        .where(*(func.instr(step.c.fullkey, ".") == 0 for step in steps))
-        .where(_sqlite_value(last.c.value, last.c.type, test))
-        .exists()
-    )
+def _sqlite(field: MetadataField, test: Test) -> ColumnElement[bool]:
+    terms = TERMS.c
+    candidates = select(terms.user_id).where(terms.field == field.name, *_sqlite_value(test))
+    return User.user_id.in_(candidates)
 
 
-def _member(json_text: ColumnElement[object], segment: str) -> ColumnElement[object]:
-    # `->` (SQLite ≥ 3.38) keeps JSON typing: true stays true, "30" stays a string.
-    return json_text.op("->")(literal(f'$."{segment}"', String()))
-
-
-def _sqlite_value(
-    value: ColumnElement[object], kind: ColumnElement[object], test: Test
-) -> ColumnElement[bool]:
+def _sqlite_value(test: Test) -> list[ColumnElement[bool]]:
+    value, kind = TERMS.c.value, TERMS.c.type
     if isinstance(test, Exists):
-        return and_(kind.not_in(["null", "array"]), or_(kind != "object", value != "{}"))
+        return []  # nulls, empty objects and empty arrays have no row
     if isinstance(test, JsonEquals):
-        options = [and_(kind == "text", value == test.text)]
+        # Booleans are stored as the text 'true'/'false', so the text matches them too.
+        # SQLite turns this OR of equalities on one column into one IN lookup of the index.
+        options = [value == literal(test.text, String())]
         if test.number is not None:
-            options.append(and_(kind.in_(_NUMERIC_TYPES), value == test.number))
-        if test.boolean is not None:
-            options.append(kind == ("true" if test.boolean else "false"))
-        return or_(*options)
+            options.append(value == literal(test.number))
+        return [or_(*options)]
     if isinstance(test, Like):
-        glob = value.op("GLOB", is_comparison=True)(literal(glob_pattern(test), String()))
-        return and_(kind == "text", glob)
+        checks = [kind == "text", value.op("GLOB", is_comparison=True)(glob_pattern(test))]
+        return checks + _text_prefix_bounds(value, test.parts[0])
     if isinstance(test, Range):
         numeric = any(
             bound is not None and not isinstance(bound.value, str)
@@ -157,9 +126,26 @@ def _sqlite_value(
         checks = [kind.in_(_NUMERIC_TYPES) if numeric else kind == "text"]
         if test.low is not None:
             checks.append(value >= test.low.value if test.low.inclusive else value > test.low.value)
+        elif not numeric:
+            checks.append(value >= "")  # above every number
         if test.high is not None:
             checks.append(
                 value <= test.high.value if test.high.inclusive else value < test.high.value
             )
-        return and_(*checks)
+        elif numeric:
+            checks.append(value < "")  # below every string
+        return checks
     raise TypeError(f"no metadata test for {test!r}")
+
+
+def _text_prefix_bounds(value: ColumnElement[Any], prefix: str) -> list[ColumnElement[bool]]:
+    """`value >= prefix AND value < next` for a pattern starting with `prefix`: GLOB alone
+    cannot use an index on a column without TEXT affinity. (UTF-8 bytes sort in code-point
+    order, so every string starting with `prefix` lies in that range.)"""
+    if not prefix:
+        return [value >= ""]
+    checks = [value >= prefix]
+    following = after_prefix(prefix)
+    if following is not None:
+        checks.append(value < following)
+    return checks

@@ -39,3 +39,12 @@ def regex_pattern(pattern: Like) -> str:
         for part in pattern.parts
     )
     return "^" + ".*".join(escaped) + "$"
+
+
+def after_prefix(prefix: str) -> str | None:
+    """The smallest string above every string that starts with `prefix` (in code-point order),
+    or None when there is none that UTF-8 can spell."""
+    following = ord(prefix[-1]) + 1
+    if following > 0x10FFFF or 0xD800 <= following <= 0xDFFF:
+        return None
+    return prefix[:-1] + chr(following)

@@ -55,7 +55,8 @@ class MetadataField:
 
 @dataclass(frozen=True)
 class AnyText:
-    """A term without a field: any of these text columns, case-insensitive."""
+    """A term without a field: any of these text columns (case-insensitive for users; log
+    search compares case-sensitively, as every log field is)."""
 
     columns: tuple[str, ...]
 

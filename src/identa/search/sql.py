@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, String, and_, func, literal, literal_column, or_, select, true
+from sqlalchemy import Select, String, and_, func, literal, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from identa.identity.models import Identity, User
 from identa.search.json_sql import metadata_condition
-from identa.search.patterns import LIKE_ESCAPE, glob_pattern, like_pattern
+from identa.search.patterns import LIKE_ESCAPE, after_prefix, glob_pattern, like_pattern
 from identa.search.query import (
     AllOf,
     AnyOf,
@@ -59,17 +59,18 @@ def _condition(condition: Condition, dialect: str) -> ColumnElement[bool]:
     if isinstance(field, RootField):
         return _column_test(getattr(User, field.name), field.kind, test, dialect)
     if isinstance(field, IdentityField):
-        query: Select[Any] = select(literal_column("1")).select_from(Identity)
-        query = query.where(Identity.user_id == User.user_id)
+        # An uncorrelated IN rather than a correlated EXISTS: SQLite then reads the matching
+        # identities from the (connection_name, user_id) index once, instead of probing per user.
+        # user_id is never NULL, so IN is never unknown and NOT (IS NOT TRUE) stays exact.
+        query: Select[Any] = select(Identity.user_id)
         if not isinstance(test, Exists):
             column = getattr(Identity, field.column)
             query = query.where(_column_test(column, field.kind, test, dialect))
-        return query.correlate(User).exists()
+        return User.user_id.in_(query)
     if isinstance(field, EmailDomain):
         return _email_domain(test, dialect)
     if isinstance(field, MetadataField):
-        document = getattr(User, field.document)
-        return metadata_condition(document, field.path, test, dialect)
+        return metadata_condition(field, test, dialect)
     assert isinstance(field, AnyText)
     return or_(
         *(_column_test(getattr(User, name), Kind.TEXT_CI, test, dialect) for name in field.columns)
@@ -83,13 +84,14 @@ def _column_test(column: Any, kind: Kind, test: Test, dialect: str) -> ColumnEle
         return column.is_not(None)  # type: ignore[no-any-return]
     if isinstance(test, Equals):
         if folded:
-            return func.lower(column) == func.lower(literal(test.value, String()))
+            folded_value = func.lower(literal(test.value, String()))
+            return _folded(column, dialect) == folded_value  # type: ignore[no-any-return]
         return column == test.value  # type: ignore[no-any-return]
     if isinstance(test, Like):
         return _like(column, test, folded, dialect)
     if isinstance(test, Range):
-        subject = func.lower(column) if folded else column
-        if text and dialect == "postgresql":
+        subject = _folded(column, dialect) if folded else column
+        if text and not folded and dialect == "postgresql":
             subject = subject.collate("C")  # code-point order, as on SQLite and in JSON paths
         checks = []
         for bound, is_low in ((test.low, True), (test.high, False)):
@@ -105,16 +107,44 @@ def _column_test(column: Any, kind: Kind, test: Test, dialect: str) -> ColumnEle
     raise TypeError(f"no column test for {test!r}")
 
 
+def _folded(column: Any, dialect: str) -> Any:
+    """lower(column), on PostgreSQL in the C collation: code-point order (as on SQLite and in
+    JSON paths), and the collation of the expression indexes, which only serve comparisons in
+    their own collation. Equality and LIKE mean the same in any deterministic collation."""
+    lowered = func.lower(column)
+    return lowered.collate("C") if dialect == "postgresql" else lowered
+
+
 def _like(column: Any, pattern: Like, folded: bool, dialect: str) -> ColumnElement[bool]:
     if folded:
         lowered = func.lower(literal(like_pattern(pattern), String()))
-        return func.lower(column).like(lowered, escape=LIKE_ESCAPE)
+        subject = _folded(column, dialect)
+        match = subject.like(lowered, escape=LIKE_ESCAPE)
+        prefix = pattern.parts[0]
+        if dialect == "sqlite" and prefix.isascii():
+            # SQLite only turns LIKE into an index range on a plain column, not on lower(col).
+            return and_(match, *_prefix_bounds(subject, prefix.lower()))
+        return match  # type: ignore[no-any-return]
     if dialect == "sqlite":
         # SQLite's LIKE ignores ASCII case; GLOB is the case-sensitive matcher.
-        return column.op("GLOB", is_comparison=True)(  # type: ignore[no-any-return]
-            literal(glob_pattern(pattern), String())
-        )
-    return column.like(literal(like_pattern(pattern), String()), escape=LIKE_ESCAPE)  # type: ignore[no-any-return]
+        match = column.op("GLOB", is_comparison=True)(literal(glob_pattern(pattern), String()))
+        return and_(match, *_prefix_bounds(column, pattern.parts[0]))
+    # In the C collation PostgreSQL turns LIKE 'prefix%' into a B-tree range.
+    return column.collate("C").like(  # type: ignore[no-any-return]
+        literal(like_pattern(pattern), String()), escape=LIKE_ESCAPE
+    )
+
+
+def _prefix_bounds(subject: Any, prefix: str) -> list[ColumnElement[bool]]:
+    """A range every string starting with `prefix` lies in (redundant with the pattern, but an
+    index can serve it). UTF-8 bytes sort in code-point order, as SQLite's BINARY compares."""
+    if not prefix:
+        return []
+    checks = [subject >= literal(prefix, String())]
+    following = after_prefix(prefix)
+    if following is not None:
+        checks.append(subject < literal(following, String()))
+    return checks
 
 
 def _email_domain(test: Test, dialect: str) -> ColumnElement[bool]:

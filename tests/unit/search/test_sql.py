@@ -28,10 +28,13 @@ def params(query: str, dialect: str) -> list[Any]:
     return list(statement.compile(dialect=DIALECTS[dialect]).params.values())
 
 
-@pytest.mark.parametrize("dialect", DIALECTS)
-def test_case_insensitive_fields_compare_lowercased(dialect: str) -> None:
-    assert where("email:Jane@Example.com", dialect) == (
+def test_case_insensitive_fields_compare_lowercased() -> None:
+    assert where("email:Jane@Example.com", "sqlite") == (
         "lower(users.email) = lower('Jane@Example.com')"
+    )
+    # In the C collation of the expression indexes (migration 0006).
+    assert where("email:Jane@Example.com", "postgresql") == (
+        "(lower(users.email) COLLATE \"C\") = lower('Jane@Example.com')"
     )
 
 
@@ -41,16 +44,30 @@ def test_case_sensitive_fields_compare_as_is(dialect: str) -> None:
 
 
 def test_case_sensitive_wildcards_use_glob_on_sqlite_and_like_on_postgresql() -> None:
-    assert where(r"username:a_b%c\[\**", "sqlite") == "users.username GLOB 'a_b%c[[][*]*'"
+    assert where(r"username:a_b%c\[\**", "sqlite") == (
+        "(users.username GLOB 'a_b%c[[][*]*') "
+        "AND users.username >= 'a_b%c[*' AND users.username < 'a_b%c[+'"
+    )
     assert params(r"username:a_b%c\\d*", "postgresql") == ["a\\_b\\%c\\\\d%"]
-    assert "users.username LIKE" in where("username:a*", "postgresql")
+    assert '(users.username COLLATE "C") LIKE' in where("username:a*", "postgresql")
     assert "ESCAPE" in where("username:a*", "postgresql")
+
+
+def test_prefixes_add_an_index_range_on_sqlite() -> None:
+    assert where("name:Jo*", "sqlite") == (
+        "lower(users.name) LIKE lower('Jo%') ESCAPE '\\' "
+        "AND lower(users.name) >= 'jo' AND lower(users.name) < 'jp'"
+    )
+    # lower() may fold more than ASCII (ICU builds): no bounds rather than wrong ones.
+    assert ">=" not in where("name:Zoë*", "sqlite")
+    assert ">=" not in where("name:*son", "sqlite")
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_case_insensitive_wildcards_escape_like_specials(dialect: str) -> None:
     assert params("name:*100%_x*", dialect) == ["%100\\%\\_x%"]
-    assert where("name:jo*", dialect).startswith("lower(users.name) LIKE lower(")
+    subject = {"sqlite": "lower(users.name)", "postgresql": '(lower(users.name) COLLATE "C")'}
+    assert where("name:jo*", dialect).startswith(f"{subject[dialect]} LIKE lower(")
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
@@ -66,10 +83,10 @@ def test_not_treats_unknown_as_false() -> None:
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
-def test_identities_are_a_correlated_exists(dialect: str) -> None:
+def test_identities_are_an_uncorrelated_in(dialect: str) -> None:
     assert where("identities.connection:github", dialect) == (
-        "EXISTS (SELECT 1 FROM identities WHERE identities.user_id = users.user_id "
-        "AND identities.connection_name = 'github')"
+        "users.user_id IN (SELECT identities.user_id FROM identities "
+        "WHERE identities.connection_name = 'github')"
     )
 
 
@@ -123,20 +140,31 @@ def test_postgresql_metadata_is_one_jsonpath_parameter(query: str, jsonpath: str
     )
 
 
-def test_sqlite_metadata_walks_one_json_tree_per_path_step() -> None:
-    sql = where("user_metadata.addresses.city:Paris", "sqlite")
-    assert sql.count("json_tree(") == 2
-    assert "json_tree(users.user_metadata -> '$.\"addresses\"')" in sql
-    assert "THEN anon_1.value -> '$.\"city\"' END" in sql
-    assert "anon_2.type = 'text' AND anon_2.value = 'Paris'" in sql
+def test_sqlite_metadata_reads_the_terms_index() -> None:
+    assert where("user_metadata.addresses.city:Paris", "sqlite") == (
+        "users.user_id IN (SELECT user_search_terms.user_id FROM user_search_terms "
+        "WHERE user_search_terms.field = 'user_metadata.addresses.city' "
+        "AND user_search_terms.value = 'Paris')"
+    )
 
 
 def test_sqlite_metadata_values_are_type_checked() -> None:
-    sql = where("user_metadata.age:30", "sqlite")
-    assert "anon_1.type = 'text' AND anon_1.value = '30'" in sql
-    assert "anon_1.type IN ('integer', 'real') AND anon_1.value = 30" in sql
-    assert "anon_1.type = 'true'" in where("app_metadata.beta:true", "sqlite")
-    assert "anon_1.value GLOB 'Par[*]*'" in where(r"user_metadata.city:Par\**", "sqlite")
+    # 'true' also matches booleans, which the index stores as 'true'/'false'.
+    assert "(user_search_terms.value = '30' OR user_search_terms.value = 30)" in where(
+        "user_metadata.age:30", "sqlite"
+    )
+    assert "user_search_terms.value = 'true'" in where("app_metadata.beta:true", "sqlite")
+    assert (
+        "user_search_terms.type = 'text' AND (user_search_terms.value GLOB 'Par[*]*') "
+        "AND user_search_terms.value >= 'Par*' AND user_search_terms.value < 'Par+'"
+    ) in where(r"user_metadata.city:Par\**", "sqlite")
+    assert (
+        "user_search_terms.type IN ('integer', 'real') AND user_search_terms.value >= 20 "
+        "AND user_search_terms.value < ''"
+    ) in where("user_metadata.age:[20 TO *]", "sqlite")
+    assert where("_exists_:user_metadata.prefs", "sqlite").endswith(
+        "WHERE user_search_terms.field = 'user_metadata.prefs')"
+    )
 
 
 def test_match_all() -> None:

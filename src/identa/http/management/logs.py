@@ -1,4 +1,5 @@
-"""/api/v2/logs (offset and checkpoint paging), /api/v2/logs/{id}, and /api/v2/stats."""
+"""/api/v2/logs (search with offset paging, or checkpoint paging), /api/v2/logs/{id}, and
+/api/v2/stats."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from identa.http.management.errors import bad_request, not_found
 from identa.http.management.paging import MAX_PER_PAGE, paging, select_fields
 from identa.http.management.users import api
 from identa.identity.models import User
+from identa.search import InvalidQuery
+from identa.search.logs import compile_log_query
 
 SUCCESSFUL_LOGINS = (LogType.SUCCESS_LOGIN.value,)
 SIGNUPS = (LogType.SUCCESS_SIGNUP.value,)
@@ -33,6 +36,18 @@ def _day(value: str, name: str) -> datetime:
         ) from exc
 
 
+def _search_text(request: Request) -> str | None:
+    """The log search query: `q` (Auth0's docs) or `search` (the OpenAPI name auth0-python v6
+    sends). Both mean the same language; giving two different queries is an error."""
+    docs_name, oas_name = request.query_params.get("q"), request.query_params.get("search")
+    if docs_name and oas_name and docs_name != oas_name:
+        raise bad_request(
+            "Query validation error: give the search query as either 'q' or 'search', not both.",
+            "invalid_query_string",
+        )
+    return docs_name or oas_name or None
+
+
 def router(c: Container) -> APIRouter:
     r = APIRouter(prefix="/api/v2")
 
@@ -40,12 +55,6 @@ def router(c: Container) -> APIRouter:
     async def list_logs(request: Request) -> Response:
         await authenticate(c, request, "read:logs")
         q = request.query_params
-        if q.get("q") or q.get("search"):
-            raise bad_request(
-                "Log search queries are not supported yet; page through the logs "
-                "with page/per_page or from/take.",
-                "invalid_query_string",
-            )
         async with c.unit_of_work() as uow:
             db = uow.session
             if q.get("from") is not None or q.get("take") is not None:
@@ -74,11 +83,18 @@ def router(c: Container) -> APIRouter:
                     "invalid_query_string",
                 )
             order = LogEvent.log_id.asc() if sort == "date:1" else LogEvent.log_id.desc()
-            total = int(await db.scalar(select(func.count()).select_from(LogEvent)) or 0)
+            text = _search_text(request)
+            try:
+                condition = compile_log_query(text, db.get_bind().dialect.name) if text else None
+            except InvalidQuery as exc:
+                raise bad_request(exc.message, "invalid_query_string") from exc
+            query = select(LogEvent)
+            count = select(func.count()).select_from(LogEvent)
+            if condition is not None:
+                query, count = query.where(condition), count.where(condition)
+            total = int(await db.scalar(count) or 0)
             rows = (
-                await db.scalars(
-                    select(LogEvent).order_by(order).offset(page.offset).limit(page.per_page)
-                )
+                await db.scalars(query.order_by(order).offset(page.offset).limit(page.per_page))
             ).all()
             items = [select_fields(request, log_event_to_dict(row)) for row in rows]
         return JSONResponse(page.body("logs", items, total))
