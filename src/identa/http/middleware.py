@@ -1,4 +1,5 @@
-"""Request id, access log, security headers and the last-resort 500, as plain ASGI middleware.
+"""Request id, access log, security headers, headers a handler adds for its response whatever it
+renders (add_response_headers), and the last-resort 500, as plain ASGI middleware.
 
 Plain ASGI rather than Starlette's BaseHTTPMiddleware: the latter runs each request in an extra
 task with memory streams, which the benchmark measured at 0.7 ms per request.
@@ -10,6 +11,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,6 +29,19 @@ _HTML_DEFAULTS = (
     ),
 )
 _ALWAYS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"))
+
+
+# Scope key of a dict of headers (lower-case name → value) for the response to this request.
+RESPONSE_HEADERS = "identa.response_headers"
+
+
+def add_response_headers(scope: Scope, headers: Mapping[str, str]) -> None:
+    """Adds `headers` to the response to this request, error responses included (e.g. the
+    Management API's X-RateLimit-*, set while authenticating, whatever the handler returns).
+    A header the response sets itself wins."""
+    pending = scope.get(RESPONSE_HEADERS)
+    if isinstance(pending, dict):
+        pending.update((name.lower(), value) for name, value in headers.items())
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
@@ -50,6 +65,8 @@ class RequestContextMiddleware:
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status: dict[str, Any] = {"code": 500, "sent": False}
+        extra: dict[str, str] = {}
+        scope[RESPONSE_HEADERS] = extra
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -62,6 +79,11 @@ class RequestContextMiddleware:
                     for name, value in headers
                 )
                 headers.append((b"x-request-id", request_id.encode("latin-1")))
+                headers.extend(
+                    (name.encode("latin-1"), value.encode("latin-1"))
+                    for name, value in extra.items()
+                    if name.encode("latin-1") not in present
+                )
                 # A page that sets its own CSP (frame-ancestors) decides about framing itself.
                 has_csp = b"content-security-policy" in present
                 defaults = _ALWAYS + (_HTML_DEFAULTS if is_html and not has_csp else ())
