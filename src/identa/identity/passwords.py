@@ -1,4 +1,5 @@
-"""Password hashing: argon2id with configurable cost, transparent rehash, imported bcrypt hashes.
+"""Password hashing: argon2id with configurable cost, transparent rehash, imported hashes
+(bcrypt, and the `$identa-imported$` forms of identity.imported_hashes).
 
 Hashing runs in a worker thread (argon2-cffi and bcrypt release the GIL), so a login never
 blocks the event loop.
@@ -13,6 +14,8 @@ import bcrypt
 from argon2 import PasswordHasher as Argon2Hasher
 from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from identa.identity.imported_hashes import IMPORTED_PREFIX, verify_imported
 
 # Refuse before hashing: argon2 would happily chew on megabytes of attacker input.
 MAX_PASSWORD_BYTES = 1024
@@ -50,6 +53,9 @@ class PasswordHasher:
         if stored_hash.startswith(("$2a$", "$2b$", "$2y$")):
             ok = _verify_bcrypt(stored_hash, password)
             # Imported bcrypt hashes move to argon2id at the first successful login.
+            return VerifyResult(ok=ok, needs_rehash=ok)
+        if stored_hash.startswith(IMPORTED_PREFIX):
+            ok = verify_imported(stored_hash, password)
             return VerifyResult(ok=ok, needs_rehash=ok)
         if stored_hash.startswith("$argon2"):
             ok = self._verify_argon2(stored_hash, password)

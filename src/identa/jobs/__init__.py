@@ -1,0 +1,1 @@
+"""Bulk jobs: users imports and exports, resumable, with progress."""
