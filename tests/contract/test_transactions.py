@@ -47,10 +47,17 @@ async def test_a_crash_before_commit_leaves_nothing_behind(container: Container)
 
 async def test_each_log_event_has_its_outbox_message(container: Container) -> None:
     user = await create_user(container, "ada@example.com")
-    assert await counts(container) == (1, 1, 1, 1)
+    # The outbox holds the `ss` log event and the user.created lifecycle event.
+    assert await counts(container) == (1, 1, 2, 1)
     async with container.unit_of_work() as uow:
         event = (await uow.session.scalars(select(LogEvent))).one()
-        message = (await uow.session.scalars(select(OutboxMessage))).one()
+        message = (
+            await uow.session.scalars(select(OutboxMessage).where(OutboxMessage.topic == "log"))
+        ).one()
+        created = (
+            await uow.session.scalars(select(OutboxMessage).where(OutboxMessage.topic == "user"))
+        ).one()
+    assert created.event_type == "user.created" and created.partition_key == user["user_id"]
     assert message.event_id == event.log_id and message.topic == "log"
     assert message.partition_key == user["user_id"]
     assert message.payload["type"] == "ss" and message.payload["log_id"] == event.log_id
