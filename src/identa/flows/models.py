@@ -85,6 +85,8 @@ class FlowView:
     client: Client
     connection: Connection
     tenant: TenantSettings
+    # (connection name, button label) of each social/enterprise connection of the application.
+    buttons: tuple[tuple[str, str], ...] = ()
 
     @property
     def requires_username(self) -> bool:

@@ -20,6 +20,8 @@ from identa.connections.service import (
     password_policy,
     signup_disabled,
 )
+from identa.connections.social.presets import is_upstream
+from identa.connections.social.upstream import display_name
 from identa.core import ids
 from identa.core.clock import Clock
 from identa.core.context import RequestContext
@@ -128,7 +130,15 @@ class LoginFlows:
         client = (
             await self.clients.get(db, client_id) if client_id else await self.default_client(db)
         )
-        database = await self.database_connection_for(db, client, connection)
+        requested = await self.connections.by_name(db, connection) if connection else None
+        if requested is not None and not is_database(requested):
+            # A social or enterprise connection: the hosted page goes straight to the provider;
+            # the flow still holds the application's database connection for its other pages.
+            await self.connections.require_enabled(db, requested, client.client_id)
+            database = await self.database_connection_for(db, client)
+            request = {**(request or {}), "upstream_connection": requested.name}
+        else:
+            database = await self.database_connection_for(db, client, connection)
         now = self._clock.now()
         flow = LoginFlow(
             id=ids.opaque_token(18),
@@ -153,7 +163,20 @@ class LoginFlows:
         client = await self.clients.get(db, flow.client_id)
         connection = await self.database_connection_for(db, client, flow.connection)
         return FlowView(
-            flow=flow, client=client, connection=connection, tenant=await self.tenants.get(db)
+            flow=flow,
+            client=client,
+            connection=connection,
+            tenant=await self.tenants.get(db),
+            buttons=await self._upstream_buttons(db, client),
+        )
+
+    async def _upstream_buttons(
+        self, db: AsyncSession, client: Client
+    ) -> tuple[tuple[str, str], ...]:
+        return tuple(
+            (c.name, display_name(c))
+            for c in await self.connections.for_client(db, client.client_id)
+            if is_upstream(c.strategy) and c.show_as_button
         )
 
     async def start_consent(

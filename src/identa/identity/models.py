@@ -63,6 +63,12 @@ class Identity(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     profile_data: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Upstream access/refresh tokens, sealed with identa.core.secretbox (never in clear).
+    idp_tokens: Mapped[str | None] = mapped_column(Text, nullable=True, default=None)
+    # What was asked of the provider and what it granted: scopes, attributes that came back.
+    idp_grant: Mapped[dict[str, Any] | None] = mapped_column(
+        JSONDocument, nullable=True, default=None
+    )
 
     user: Mapped[User] = relationship(back_populates="identities")
 

@@ -20,6 +20,7 @@ from identa.http.authn.token import PASSWORD_REALM
 from identa.http.context import request_context
 from identa.http.forms import BadForm
 from identa.http.hosted.common import Hosted
+from identa.http.hosted.social import social_start_url
 from identa.oidc.requests import AuthorizationRequest, AuthorizeError, parse_authorization_request
 from identa.oidc.service import Grant
 from identa.oidc.tokens import key_for
@@ -319,6 +320,10 @@ def router(h: Hosted) -> APIRouter:
                 return error_redirect(req, "invalid_request", exc.message)
             flow.return_to = f"/authorize/resume?state={flow.id}"
             await uow.commit()
+        upstream = flow.request.get("upstream_connection")
+        if upstream:
+            # connection=NAME of a social or enterprise connection: straight to the provider.
+            return RedirectResponse(social_start_url(flow.id, str(upstream)), status_code=302)
         screen = "signup" if req.screen_hint == "signup" else "login"
         return RedirectResponse(f"/u/{screen}?state={flow.id}", status_code=302)
 

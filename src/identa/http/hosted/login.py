@@ -13,6 +13,7 @@ from identa.http.context import request_context
 from identa.http.forms import BadForm
 from identa.http.hosted.common import CsrfFailed, Hosted, see_other
 from identa.http.hosted.render import Brand
+from identa.http.hosted.social import social_start_url
 from identa.identity.errors import (
     PasswordPolicyError,
     TooManyAttempts,
@@ -53,6 +54,9 @@ def router(h: Hosted) -> APIRouter:
                 brand = await h.default_brand(uow.session)
                 return h.error_page(request, brand, exc.message, start_over=None)
             await uow.commit()
+        upstream = flow.request.get("upstream_connection")
+        if upstream:
+            return see_other(social_start_url(view.flow.id, str(upstream)))
         brand = h.brand(view.tenant, view.client)
         if screen == "signup":
             return signup_or_refusal(request, view, brand)
@@ -80,6 +84,7 @@ def router(h: Hosted) -> APIRouter:
             notice=notice,
             requires_username=view.requires_username,
             signup_allowed=view.signup_allowed,
+            buttons=view.buttons,
         )
 
     def signup_or_refusal(request: Request, view: FlowView, brand: Brand) -> Response:

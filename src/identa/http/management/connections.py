@@ -12,12 +12,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from identa.connections.models import Connection
+from identa.connections.social.options import prepare_options, public_options
+from identa.connections.social.presets import is_upstream
 from identa.container import Container
 from identa.core.errors import DomainError
 from identa.http.authn.dbconnections import read_payload
 from identa.http.management.auth import authenticate
 from identa.http.management.errors import MANAGEMENT_MAX_BODY, ApiError, bad_request, not_found
-from identa.http.management.paging import paging, select_fields
+from identa.http.management.paging import (
+    DEFAULT_PER_PAGE,
+    MAX_PER_PAGE,
+    paging,
+    select_fields,
+)
 from identa.http.management.users import api
 
 
@@ -27,7 +34,7 @@ async def connection_to_dict(c: Container, db: Any, row: Connection) -> dict[str
         "name": row.name,
         "display_name": row.display_name or row.name,
         "strategy": row.strategy,
-        "options": dict(row.options or {}),
+        "options": public_options(row.strategy, dict(row.options or {})),
         "enabled_clients": await c.connections.enabled_clients(db, row),
         "is_domain_connection": row.is_domain_connection,
         "show_as_button": row.show_as_button,
@@ -45,6 +52,18 @@ def _client_ids(body: dict[str, Any]) -> list[str] | None:
             "Payload validation error: 'enabled_clients' must be an array of client ids."
         )
     return list(value)
+
+
+def _upstream_options(
+    c: Container, strategy: str, options: dict[str, Any], previous: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Checks a social/enterprise connection's options and seals its secrets."""
+    if not is_upstream(strategy):
+        return options
+    try:
+        return prepare_options(strategy, options, c.social.secrets, previous)
+    except DomainError as exc:
+        raise bad_request(f"Payload validation error: {exc.message}") from exc
 
 
 def router(c: Container) -> APIRouter:
@@ -70,6 +89,31 @@ def router(c: Container) -> APIRouter:
             value = request.query_params.get(key)
             if value:
                 query = query.where(getattr(Connection, key) == value)
+        params = request.query_params
+        if params.get("from") is not None or params.get("take") is not None:
+            # Checkpoint paging, as Auth0's SDKs page connections: ordered by id, `from` is the
+            # `next` of the previous page; `next` is left out on the last page.
+            take = params.get("take") or str(DEFAULT_PER_PAGE)
+            if not take.isdigit() or not 1 <= int(take) <= MAX_PER_PAGE:
+                raise bad_request(
+                    f"Query validation error: 'take' must be 1 to {MAX_PER_PAGE}.",
+                    "invalid_query_string",
+                )
+            if params.get("from"):
+                query = query.where(Connection.id > params["from"][:64])
+            async with c.unit_of_work() as uow:
+                db = uow.session
+                rows = (await db.scalars(query.order_by(Connection.id).limit(int(take) + 1))).all()
+                more = len(rows) > int(take)
+                rows = rows[: int(take)]
+                body: dict[str, Any] = {
+                    "connections": [
+                        select_fields(request, await connection_to_dict(c, db, row)) for row in rows
+                    ]
+                }
+            if more:
+                body["next"] = rows[-1].id
+            return JSONResponse(body)
         async with c.unit_of_work() as uow:
             db = uow.session
             total = int(await db.scalar(select(func.count()).select_from(query.subquery())) or 0)
@@ -103,6 +147,7 @@ def router(c: Container) -> APIRouter:
         if not isinstance(options, dict):
             raise bad_request("Payload validation error: 'options' must be an object.")
         client_ids = _client_ids(body) or []
+        options = _upstream_options(c, strategy, options, None)
         async with c.unit_of_work() as uow:
             db = uow.session
             await check_clients(db, client_ids)
@@ -138,8 +183,11 @@ def router(c: Container) -> APIRouter:
             if "options" in body:
                 if not isinstance(body["options"], dict):
                     raise bad_request("Payload validation error: 'options' must be an object.")
-                # Auth0 replaces the whole options object on PATCH.
-                row.options = dict(body["options"])
+                # Auth0 replaces the whole options object on PATCH (upstream secrets that are
+                # not sent are kept: they are never shown, so a client cannot send them back).
+                row.options = _upstream_options(
+                    c, row.strategy, dict(body["options"]), dict(row.options or {})
+                )
             client_ids = _client_ids(body)
             if client_ids is not None:
                 await check_clients(db, client_ids)

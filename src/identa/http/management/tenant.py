@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from identa.connections.database.policy import POLICY_LEVELS
 from identa.container import Container
 from identa.core.errors import DomainError
+from identa.flows.social import LINKING_MODES
 from identa.http.authn.dbconnections import read_payload
 from identa.http.management.auth import authenticate
 from identa.http.management.errors import MANAGEMENT_MAX_BODY, bad_request
@@ -81,6 +82,12 @@ def router(c: Container) -> APIRouter:
             for key in EXTRA_SETTINGS:
                 if key in body:
                     extra[key] = body[key]
+            if "account_linking" in body and body["account_linking"] not in LINKING_MODES:
+                raise bad_request(
+                    "Payload validation error: 'account_linking' must be one of "
+                    + ", ".join(LINKING_MODES)
+                    + "."
+                )
             if extra != tenant.extra:
                 changes["extra"] = extra
             try:

@@ -32,6 +32,7 @@ from identa.http.management.paging import (
     select_fields,
 )
 from identa.identity.errors import PasswordPolicyError, UserExists, UsernameExists
+from identa.identity.idp_tokens import user_for_caller
 from identa.identity.linking import IdentityAlreadyLinked, IdentityNotFound
 from identa.identity.models import User
 from identa.identity.profile import NewDatabaseUser, user_to_dict
@@ -181,10 +182,11 @@ def router(c: Container) -> APIRouter:
 
     @api
     async def get_user(request: Request) -> Response:
-        await authenticate(c, request, "read:users")
+        caller = await authenticate(c, request, "read:users")
         async with c.unit_of_work() as uow:
             user = await load(uow.session, request.path_params["user_id"])
-            return JSONResponse(select_fields(request, user_to_dict(user)))
+            out = user_for_caller(user, caller.scopes, c.social.tokens)
+            return JSONResponse(select_fields(request, out))
 
     @api
     async def create_user(request: Request) -> Response:

@@ -1,0 +1,278 @@
+"""Hosted pages of a login through an upstream identity provider: the hop to the provider,
+its callback at /login/callback (the redirect URI registered at every provider, as with Auth0),
+and the page that asks for the existing account's password before linking (prompt mode)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from identa.connections.social.upstream import UpstreamFailed, display_name
+from identa.core.errors import DomainError
+from identa.flows.errors import FlowNotFound
+from identa.flows.models import FlowView, LoginOutcome
+from identa.flows.social import CallbackRefused, NeedsLinkPrompt, Pending
+from identa.http.context import request_context
+from identa.http.forms import BadForm, read_form
+from identa.http.hosted.common import CsrfFailed, Hosted, see_other
+from identa.identity.errors import TooManyAttempts, UserBlocked, WrongCredentials
+
+BROWSER_COOKIE = "identa_upstream"
+CALLBACK_PATH = "/login/callback"
+CALLBACK_PARAMS = ("state", "code", "error", "error_description", "user", "iss")
+
+REFUSALS = {
+    "access_denied": "You did not allow {provider} to share your account. Nothing was changed.",
+    "upstream_error": "{provider} could not log you in: {detail}",
+    "timeout": "{provider} did not answer in time. Please try again in a moment.",
+    "unreachable": "{provider} cannot be reached right now. Please try again later.",
+    "invalid_id_token": "{provider} sent a login response that failed our security checks.",
+    "invalid_profile": "{provider} sent a profile we cannot use.",
+    "missing_email": "{provider} did not share your e-mail address, which this application needs.",
+    "misconfigured": "The {provider} connection is not set up correctly.",
+}
+
+
+def social_start_url(flow_id: str, connection: str) -> str:
+    return "/u/login/social?" + urlencode({"state": flow_id, "connection": connection})
+
+
+def router(h: Hosted) -> APIRouter:
+    r = APIRouter()
+    c = h.c
+
+    def refusal_page(request: Request, brand: Any, message: str, status_code: int) -> Response:
+        response = h.error_page(
+            request, brand, message, status_code=status_code, title="We could not log you in"
+        )
+        response.delete_cookie(BROWSER_COOKIE, path=CALLBACK_PATH)
+        return response
+
+    def logged_in(outcome: LoginOutcome) -> Response:
+        response = see_other(outcome.redirect_to)
+        h.set_session_cookie(response, outcome.session.token)
+        response.delete_cookie(BROWSER_COOKIE, path=CALLBACK_PATH)
+        return response
+
+    @r.get("/u/login/social")
+    async def start(request: Request) -> Response:
+        """Leaves for the provider; a browser-bound cookie ties the callback to this browser."""
+        q = request.query_params
+        async with c.unit_of_work() as uow:
+            db = uow.session
+            try:
+                view = await c.flows.view(db, q.get("state"))
+                connection = await c.social.connection_for(db, view, q.get("connection") or "")
+            except DomainError as exc:
+                return h.error_page(request, await h.default_brand(db), exc.message)
+            try:
+                begun = await c.social.begin(db, view, connection)
+            except UpstreamFailed as exc:
+                c.social.record_failure(
+                    db,
+                    client=view.client,
+                    connection=connection,
+                    reason=exc.reason,
+                    message=exc.message,
+                    request=request_context(request),
+                )
+                await uow.commit()
+                template = REFUSALS.get(exc.reason, "{provider}: {detail}")
+                message = template.format(provider=display_name(connection), detail=exc.message)
+                return refusal_page(request, h.brand(view.tenant, view.client), message, 502)
+            await uow.commit()
+        response = Response(status_code=302, headers={"Location": begun.url})
+        response.set_cookie(
+            BROWSER_COOKIE,
+            begun.browser_token,
+            max_age=900,
+            path=CALLBACK_PATH,
+            httponly=True,
+            samesite="lax",
+            secure=h.secure,
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @r.post(CALLBACK_PATH)
+    async def callback_post(request: Request) -> Response:
+        """response_mode=form_post (Apple): continue as a same-site GET, so that the
+        SameSite=Lax browser cookie comes along with it."""
+        try:
+            form = await read_form(request)
+        except BadForm as exc:
+            return h.error_page(request, await _brand(), exc.message)
+        params = {k: form[k] for k in CALLBACK_PARAMS if form.get(k)}
+        return see_other(f"{CALLBACK_PATH}?{urlencode(params)}")
+
+    @r.get(CALLBACK_PATH)
+    async def callback(request: Request) -> Response:
+        q = request.query_params
+        ctx = request_context(request)
+        async with c.unit_of_work() as uow:
+            db = uow.session
+            try:
+                pending = await c.social.take_callback(
+                    db, q.get("state"), request.cookies.get(BROWSER_COOKIE)
+                )
+            except CallbackRefused as exc:
+                c.social.record_failure(
+                    db,
+                    client=exc.client,
+                    connection=exc.connection,
+                    reason=exc.reason,
+                    message=exc.message,
+                    request=ctx,
+                )
+                await uow.commit()
+                brand = await h.default_brand(db, exc.client.client_id if exc.client else None)
+                return refusal_page(request, brand, exc.message, 400)
+            brand = await h.default_brand(db, pending.client.client_id)
+            error = q.get("error")
+            if error or not q.get("code"):
+                reason = "access_denied" if error == "access_denied" else "upstream_error"
+                detail = (q.get("error_description") or error or "no authorization code")[:300]
+                c.social.record_failure(
+                    db,
+                    client=pending.client,
+                    connection=pending.connection,
+                    reason=reason,
+                    message=f"{error or 'invalid_response'}: {detail}",
+                    request=ctx,
+                )
+                await uow.commit()
+                message = REFUSALS[reason].format(
+                    provider=display_name(pending.connection), detail=detail
+                )
+                return refusal_page(request, brand, message, 400 if error else 502)
+            await uow.commit()
+        try:
+            result = await c.social.exchange(pending, q["code"], q.get("user"))
+        except UpstreamFailed as exc:
+            return await failed(request, pending, brand, exc.reason, exc.message)
+        async with c.unit_of_work() as uow:
+            db = uow.session
+            try:
+                outcome = await c.social.complete(
+                    db,
+                    pending,
+                    result,
+                    request=ctx,
+                    previous_session_token=h.session_token(request),
+                )
+            except UserBlocked:
+                await uow.commit()
+                return refusal_page(
+                    request,
+                    brand,
+                    "Your account has been blocked. Contact support for help.",
+                    401,
+                )
+            except FlowNotFound as exc:
+                return refusal_page(request, brand, exc.message, 400)
+            except DomainError as exc:
+                await uow.rollback()
+                return await failed(request, pending, brand, exc.code, exc.message)
+            await uow.commit()
+        if isinstance(outcome, NeedsLinkPrompt):
+            response = see_other(f"/u/link?state={outcome.flow_id}")
+            response.delete_cookie(BROWSER_COOKIE, path=CALLBACK_PATH)
+            return response
+        return logged_in(outcome)
+
+    async def failed(
+        request: Request, pending: Pending, brand: Any, reason: str, message: str
+    ) -> Response:
+        async with c.unit_of_work() as uow:
+            c.social.record_failure(
+                uow.session,
+                client=pending.client,
+                connection=pending.connection,
+                reason=reason,
+                message=message,
+                request=request_context(request),
+            )
+            await uow.commit()
+        template = REFUSALS.get(reason, "{provider} could not log you in: {detail}")
+        text = template.format(provider=display_name(pending.connection), detail=message)
+        status = 504 if reason == "timeout" else 502 if reason == "unreachable" else 400
+        return refusal_page(request, brand, text, status)
+
+    # -- prompt mode: prove the existing account first --------------------------------------
+
+    async def link_page(
+        request: Request, view: FlowView, *, error: str | None = None, status_code: int = 200
+    ) -> Response:
+        async with c.unit_of_work() as uow:
+            user, _, connection = await c.social.pending_link(uow.session, view)
+        return h.render(
+            request,
+            "link",
+            brand=h.brand(view.tenant, view.client),
+            returns_to=view.client.callbacks or [],
+            status_code=status_code,
+            state=view.flow.id,
+            email=user.email,
+            provider=display_name(connection),
+            error=error,
+        )
+
+    @r.get("/u/link")
+    async def link_get(request: Request) -> Response:
+        async with c.unit_of_work() as uow:
+            try:
+                view = await c.flows.view(uow.session, request.query_params.get("state"))
+            except FlowNotFound as exc:
+                return h.error_page(request, await h.default_brand(uow.session), exc.message)
+        try:
+            return await link_page(request, view)
+        except DomainError as exc:
+            return h.error_page(request, h.brand(view.tenant, view.client), exc.message)
+
+    @r.post("/u/link")
+    async def link_post(request: Request) -> Response:
+        ctx = request_context(request)
+        async with c.unit_of_work() as uow:
+            db = uow.session
+            try:
+                view = await c.flows.view(db, request.query_params.get("state"))
+            except FlowNotFound as exc:
+                return h.error_page(request, await h.default_brand(db), exc.message)
+            try:
+                form = await h.form(request)
+            except (BadForm, CsrfFailed):
+                return await link_page(
+                    request, view, error="Your session on this page expired.", status_code=403
+                )
+            try:
+                if form.get("action") == "separate":
+                    outcome = await c.social.keep_separate(
+                        db, view, request=ctx, previous_session_token=h.session_token(request)
+                    )
+                else:
+                    outcome = await c.social.link_with_password(
+                        db,
+                        view,
+                        password=form.get("password", ""),
+                        request=ctx,
+                        previous_session_token=h.session_token(request),
+                    )
+            except (WrongCredentials, TooManyAttempts) as exc:
+                await uow.commit()  # failed attempts and their events are kept
+                message = "Wrong password." if isinstance(exc, WrongCredentials) else exc.message
+                return await link_page(request, view, error=message, status_code=401)
+            except DomainError as exc:
+                await uow.rollback()
+                return h.error_page(request, h.brand(view.tenant, view.client), exc.message)
+            await uow.commit()
+        return logged_in(outcome)
+
+    async def _brand() -> Any:
+        async with c.unit_of_work() as uow:
+            return await h.default_brand(uow.session)
+
+    return r
