@@ -8,16 +8,26 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from identa.clients.service import ClientService
 from identa.connections.service import ConnectionService
+from identa.connections.social.upstream import Upstream
 from identa.core.clock import Clock
+from identa.core.secretbox import SecretBox
 from identa.db.engine import create_engine, session_factory
 from identa.db.uow import UnitOfWork
+from identa.events.lifecycle import UserEvents
 from identa.events.service import EventRecorder
+from identa.events.streams.dispatcher import Dispatcher
+from identa.events.streams.service import StreamService
 from identa.flows.account import AccountFlows
 from identa.flows.service import Links, LoginFlows
+from identa.flows.social import SocialLogins
 from identa.flows.tickets import TicketService
+from identa.identity.idp_tokens import TOKENS_PURPOSE
 from identa.identity.linking import AccountLinker
 from identa.identity.passwords import PasswordHasher
 from identa.identity.service import UserService
+from identa.identity.social import SocialIdentities
+from identa.jobs.links import ExportLinks
+from identa.jobs.service import JobService
 from identa.notify.providers import MailProvider, provider_for
 from identa.notify.service import Courier, MailRenderer, Notifier
 from identa.oidc.client_auth import ClientAuthenticator
@@ -57,6 +67,10 @@ class Container:
     client_auth: ClientAuthenticator
     consents: ConsentService
     rules: RuleService
+    social: SocialLogins
+    jobs: JobService
+    streams: StreamService
+    dispatcher: Dispatcher
     extras: dict[str, object] = field(default_factory=dict)
 
     def unit_of_work(self) -> UnitOfWork:
@@ -86,7 +100,8 @@ def build_container(
     tenants = TenantService(clock)
     clients = ClientService(clock)
     connections = ConnectionService(clock)
-    users = UserService(clock, hasher)
+    user_events = UserEvents(clock)
+    users = UserService(clock, hasher, user_events)
     sso = SessionService(
         clock,
         lifetime_seconds=settings.session_lifetime_seconds,
@@ -128,7 +143,7 @@ def build_container(
         clients=clients,
         connections=connections,
         users=users,
-        linker=AccountLinker(clock),
+        linker=AccountLinker(clock, user_events),
         sso=sso,
         tickets=tickets,
         events=events,
@@ -142,4 +157,30 @@ def build_container(
         client_auth=client_auth,
         consents=ConsentService(clock),
         rules=RuleService(clock),
+        social=_social_logins(flows, clock, secret_key, settings.public_url),
+        jobs=JobService(
+            clock=clock,
+            sessions=sessions,
+            settings=settings.jobs,
+            events=events,
+            connections=connections,
+            links=ExportLinks(secret_key, settings.public_url, settings.jobs.export_link_seconds),
+        ),
+        streams=StreamService(clock),
+        dispatcher=Dispatcher(clock, sessions, settings.streams, settings.data_dir / "streams"),
+    )
+
+
+def _social_logins(
+    flows: LoginFlows, clock: Clock, secret_key: str, public_url: str
+) -> SocialLogins:
+    """Logins through upstream providers; their tokens and client secrets sealed at rest."""
+    connection_secrets = SecretBox(secret_key, "connection-secrets")
+    return SocialLogins(
+        flows=flows,
+        upstream=Upstream(connection_secrets),
+        identities=SocialIdentities(clock),
+        tokens=SecretBox(secret_key, TOKENS_PURPOSE),
+        secrets=connection_secrets,
+        callback_url=f"{public_url}/login/callback",
     )

@@ -4,8 +4,10 @@ from identa.clients import models as clients_models
 from identa.connections import models as connections_models
 from identa.db.base import Base
 from identa.events import models as events_models
+from identa.events.streams import models as streams_models
 from identa.flows import models as flows_models
 from identa.identity import models as identity_models
+from identa.jobs import models as jobs_models
 from identa.notify import models as notify_models
 from identa.oidc import models as oidc_models
 from identa.rules import models as rules_models
@@ -20,10 +22,12 @@ __all__ = [
     "events_models",
     "flows_models",
     "identity_models",
+    "jobs_models",
     "metadata",
     "notify_models",
     "oidc_models",
     "rules_models",
     "sessions_models",
+    "streams_models",
     "tenants_models",
 ]

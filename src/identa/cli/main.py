@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -21,6 +23,8 @@ users_app = typer.Typer(help="Manage customers.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 keys_app = typer.Typer(help="Manage token signing keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+streams_app = typer.Typer(help="Log streams: delivery status.", no_args_is_help=True)
+app.add_typer(streams_app, name="streams")
 console = Console(stderr=True)
 
 
@@ -164,6 +168,75 @@ def users_unblock(
     console.print(f"released {released} block(s)")
 
 
+@users_app.command("import")
+def users_import(
+    file: Annotated[Path, typer.Argument(help="Users in Auth0's import format (a JSON array).")],
+    connection: Annotated[str, typer.Option(help="Database connection, by name or id.")],
+    upsert: Annotated[
+        bool, typer.Option("--upsert", help="Update existing users (upsertable fields only).")
+    ] = False,
+) -> None:
+    """Import users from a file, as POST /api/v2/jobs/users-imports does (with a progress bar)."""
+    from identa.cli.jobs import JobCommandError, run_users_import
+
+    try:
+        job, errors = asyncio.run(
+            run_users_import(
+                Settings(), file.read_bytes(), connection=connection, upsert=upsert, console=console
+            )
+        )
+    except JobCommandError as exc:
+        raise SystemExit(f"error: {exc}") from exc
+    typer.echo(json.dumps(job))
+    for item in errors[:20]:
+        problems = "; ".join(f"{e['code']}: {e['message']}" for e in item["errors"])
+        console.print(f"[red]refused[/red] {json.dumps(item['user'])[:120]}: {problems}")
+    if len(errors) > 20:
+        console.print(f"… and {len(errors) - 20} more refused record(s)")
+    if job["status"] == "failed":
+        raise typer.Exit(1)
+
+
+@users_app.command("export")
+def users_export(
+    connection: Annotated[
+        str | None, typer.Option(help="Only users of this connection (name or id).")
+    ] = None,
+    format: Annotated[str, typer.Option("--format", help="json (NDJSON) or csv.")] = "json",
+    fields: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated fields, each `name` or `name=export_as`."),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Export at most this many users.")] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Write here (gzip if it ends in .gz); default stdout.")
+    ] = None,
+) -> None:
+    """Export users as NDJSON or CSV, as POST /api/v2/jobs/users-exports does."""
+    from identa.cli.jobs import JobCommandError, parse_fields, run_users_export
+
+    sink = output.open("wb") if output else sys.stdout.buffer
+    try:
+        job = asyncio.run(
+            run_users_export(
+                Settings(),
+                connection=connection,
+                fmt=format,
+                fields=parse_fields(fields),
+                limit=limit,
+                sink=sink,
+                compressed=output is not None and output.suffix == ".gz",
+                console=console,
+            )
+        )
+    except JobCommandError as exc:
+        raise SystemExit(f"error: {exc}") from exc
+    finally:
+        if output:
+            sink.close()
+    console.print(f"exported {job.get('percentage_done', 100)}% · job {job['id']}")
+
+
 @keys_app.command("rotate")
 def keys_rotate(
     alg: Annotated[str, typer.Option(help="RS256, ES256 or EdDSA.")] = "RS256",
@@ -178,6 +251,43 @@ def keys_rotate(
         )
     kid = asyncio.run(run_rotate_key(Settings(), alg))
     console.print(f"new {alg} signing key: [bold]{kid}[/bold]")
+
+
+@app.command()
+def worker() -> None:
+    """Deliver the outbox to the log streams (as `identa serve` does unless
+    IDENTA_STREAMS__RUN_IN_SERVE=false); run as many as you like."""
+    from identa.cli.streams import run_worker
+    from identa.http.logs import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    asyncio.run(run_worker(settings, console))
+
+
+@streams_app.command("status")
+def streams_status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Each stream: type, status, last delivered id, lag, failures, dead letters."""
+    from identa.cli.streams import status_table, stream_status
+
+    rows = asyncio.run(stream_status(Settings()))
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    if not rows:
+        console.print("no log streams (create one with POST /api/v2/log-streams)")
+        return
+    Console().print(status_table(rows))
+
+
+@streams_app.command("flush")
+def streams_flush() -> None:
+    """Deliver everything that can be delivered now, then exit."""
+    from identa.cli.streams import run_flush
+
+    asyncio.run(run_flush(Settings()))
 
 
 def main() -> None:

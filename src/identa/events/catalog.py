@@ -38,6 +38,8 @@ class LogType(StrEnum):
     REFRESH_TOKEN_REVOKED = "srrt"
     SUCCESS_SILENT_AUTH = "ssa"
     FAILED_SILENT_AUTH = "fsa"
+    SUCCESS_USERS_IMPORT = "sui"
+    FAILED_USERS_IMPORT = "fui"
 
 
 DESCRIPTIONS: dict[LogType, str] = {
@@ -73,9 +75,11 @@ DESCRIPTIONS: dict[LogType, str] = {
     LogType.REFRESH_TOKEN_REVOKED: "Refresh token revoked",
     LogType.SUCCESS_SILENT_AUTH: "Successful silent authentication",
     LogType.FAILED_SILENT_AUTH: "Failed silent authentication",
+    LogType.SUCCESS_USERS_IMPORT: "Successfully imported users",
+    LogType.FAILED_USERS_IMPORT: "Failed to import users",
 }
 
-STRATEGY_TYPES = {"auth0": "database"}
+STRATEGY_TYPES = {"auth0": "database", "oidc": "enterprise"}
 
 
 def strategy_type(strategy: str | None) -> str | None:

@@ -16,7 +16,7 @@ from identa.container import Container
 from identa.http import health
 from identa.http.authn import dbconnections, oidc, token
 from identa.http.cors import AllowedOrigins, CorsMiddleware
-from identa.http.hosted import account, consent, login
+from identa.http.hosted import account, consent, login, social
 from identa.http.hosted.common import Hosted
 from identa.http.hosted.render import Templates
 from identa.http.management import (
@@ -24,10 +24,12 @@ from identa.http.management import (
     blocks_tickets,
     clients,
     connections,
+    log_streams,
     logs,
     rules,
     tenant,
 )
+from identa.http.management import jobs as management_jobs
 from identa.http.management import users as management_users
 from identa.http.middleware import RequestContextMiddleware
 
@@ -41,6 +43,11 @@ def build_asgi(container: Container, templates: Templates, *, run_workers: bool 
         tasks = []
         if run_workers:
             tasks.append(asyncio.create_task(container.courier.run(stop), name="mail-courier"))
+            tasks.append(asyncio.create_task(container.jobs.run(stop), name="jobs-worker"))
+            if container.settings.streams.run_in_serve:
+                tasks.append(
+                    asyncio.create_task(container.dispatcher.run(stop), name="log-streams")
+                )
         try:
             yield
         finally:
@@ -65,18 +72,21 @@ def build_asgi(container: Container, templates: Templates, *, run_workers: bool 
     hosted = Hosted(container, templates)
     app.include_router(health.router(container))
     app.include_router(login.router(hosted))
+    app.include_router(social.router(hosted))
     app.include_router(account.router(hosted))
     app.include_router(consent.router(hosted))
     app.include_router(dbconnections.router(container))
     app.include_router(oidc.router(hosted))
     app.include_router(token.router(container))
     app.include_router(management_users.router(container))
+    app.include_router(management_jobs.router(container))
     app.include_router(blocks_tickets.router(container))
     app.include_router(clients.router(container))
     app.include_router(connections.router(container))
     app.include_router(apis.router(container))
     app.include_router(tenant.router(container))
     app.include_router(logs.router(container))
+    app.include_router(log_streams.router(container))
     app.include_router(rules.router(container))
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 

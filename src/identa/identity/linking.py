@@ -22,8 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from identa.core.clock import Clock
 from identa.core.errors import Conflict, InvalidInput, NotFound
+from identa.events.lifecycle import UserEvents, UserEventType
 from identa.identity.models import BruteForceBlock, User
-from identa.identity.profile import gravatar_url
+from identa.identity.profile import gravatar_url, user_to_dict
 from identa.identity.store import UserStore
 
 # Root attributes a secondary user leaves in its identity's profileData, and gets back on unlink.
@@ -50,8 +51,9 @@ class IdentityAlreadyLinked(Conflict):
 
 
 class AccountLinker:
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, events: UserEvents | None = None) -> None:
         self._clock = clock
+        self._events = events
 
     async def find_identity_owner(
         self,
@@ -105,6 +107,14 @@ class AccountLinker:
         await session.delete(secondary)
         primary.updated_at = self._clock.now()
         await session.flush()
+        if self._events is not None:
+            self._events.record(
+                session,
+                UserEventType.LINKED,
+                primary.user_id,
+                user_to_dict(primary),
+                secondary_user_id=secondary_id,
+            )
         return primary
 
     async def unlink(
@@ -167,6 +177,14 @@ class AccountLinker:
             ) from exc
         await _move_credentials(session, primary.user_id, standalone.user_id, identity.id)
         await session.flush()
+        if self._events is not None:
+            self._events.record(
+                session,
+                UserEventType.UNLINKED,
+                primary.user_id,
+                user_to_dict(primary),
+                unlinked_user=user_to_dict(standalone),
+            )
         return standalone
 
 

@@ -17,6 +17,7 @@ from identa.connections.service import requires_username
 from identa.core import ids
 from identa.core.clock import Clock
 from identa.core.errors import InvalidInput
+from identa.events.lifecycle import UserEvents, UserEventType
 from identa.identity.bruteforce import BruteForceGuard, ip_allowed
 from identa.identity.errors import (
     PasswordPolicyError,
@@ -36,6 +37,7 @@ from identa.identity.profile import (
     clean_profile,
     gravatar_url,
     merge_metadata,
+    user_to_dict,
     validate_metadata,
 )
 from identa.identity.store import UserStore
@@ -57,10 +59,20 @@ class Authenticated:
 
 
 class UserService:
-    def __init__(self, clock: Clock, hasher: PasswordHasher) -> None:
+    def __init__(
+        self, clock: Clock, hasher: PasswordHasher, events: UserEvents | None = None
+    ) -> None:
         self._clock = clock
         self._hasher = hasher
         self._guard = BruteForceGuard()
+        self._events = events
+
+    def _emit(
+        self, session: AsyncSession, type_: UserEventType, user: User, **details: Any
+    ) -> None:
+        # Lifecycle events go to the outbox in the caller's transaction (see events.lifecycle).
+        if self._events is not None:
+            self._events.record(session, type_, user.user_id, user_to_dict(user), **details)
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -194,6 +206,7 @@ class UserService:
             if username and "username" in str(exc.orig).lower():
                 raise UsernameExists("The username provided is in use already.") from exc
             raise UserExists("The user already exists.") from exc
+        self._emit(session, UserEventType.CREATED, user)
         return user
 
     def check_policy(self, policy: PasswordPolicy, password: str) -> None:
@@ -341,15 +354,18 @@ class UserService:
         user.last_password_reset = now
         user.updated_at = now
         await session.flush()
+        self._emit(session, UserEventType.UPDATED, user, changed=["password"])
         return credential
 
     async def update_profile(
         self, session: AsyncSession, user: User, changes: dict[str, Any]
     ) -> User:
-        for key, value in clean_profile(changes).items():
+        cleaned = clean_profile(changes)
+        for key, value in cleaned.items():
             setattr(user, key, value)
         user.updated_at = self._clock.now()
         await session.flush()
+        self._emit(session, UserEventType.UPDATED, user, changed=sorted(cleaned))
         return user
 
     async def patch_metadata(
@@ -372,6 +388,12 @@ class UserService:
         user.user_metadata, user.app_metadata = merged_user, merged_app
         user.updated_at = self._clock.now()
         await session.flush()
+        changed = [
+            name
+            for name, value in (("user_metadata", user_metadata), ("app_metadata", app_metadata))
+            if value is not None
+        ]
+        self._emit(session, UserEventType.UPDATED, user, changed=changed)
         return user
 
     async def mark_email_verified(self, session: AsyncSession, user: User) -> None:
@@ -380,9 +402,13 @@ class UserService:
         await session.flush()
 
     async def set_blocked(self, session: AsyncSession, user: User, blocked: bool) -> None:
+        changed = bool(user.blocked) != blocked
         user.blocked = blocked
         user.updated_at = self._clock.now()
         await session.flush()
+        if changed:
+            type_ = UserEventType.BLOCKED if blocked else UserEventType.UNBLOCKED
+            self._emit(session, type_, user)
 
     # -- brute-force blocks ----------------------------------------------------------------
 
@@ -416,6 +442,7 @@ class UserService:
         return await self._guard.release(session, identifiers=[identifier.strip().lower()])
 
     async def delete(self, session: AsyncSession, user: User) -> None:
+        self._emit(session, UserEventType.DELETED, user)
         await UserStore(session).delete(user)
         await session.flush()
 
