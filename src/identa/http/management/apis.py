@@ -14,6 +14,7 @@ from identa.core.errors import DomainError
 from identa.http.authn.dbconnections import read_payload
 from identa.http.management.auth import authenticate
 from identa.http.management.errors import MANAGEMENT_MAX_BODY, ApiError, bad_request, not_found
+from identa.http.management.paging import DEFAULT_PER_PAGE, MAX_PER_PAGE, paging, select_fields
 from identa.http.management.users import api
 from identa.oidc.models import ClientGrant, ResourceServer
 
@@ -57,8 +58,24 @@ def router(c: Container) -> APIRouter:
     @api
     async def list_apis(request: Request) -> Response:
         await authenticate(c, request, "read:resource_servers")
+        page = paging(request)
+        # `identifiers` filters by audience (repeated, as Auth0's SDKs send a list).
+        wanted = {
+            c.oidc.canonical_audience(value) or value
+            for value in request.query_params.getlist("identifiers")
+            if value
+        }
         async with c.unit_of_work() as uow:
-            return JSONResponse([api_to_dict(row) for row in await c.oidc.all_apis(uow.session)])
+            rows = [
+                row
+                for row in await c.oidc.all_apis(uow.session)
+                if not wanted or row.identifier in wanted
+            ]
+        items = [
+            select_fields(request, api_to_dict(row))
+            for row in rows[page.offset : page.offset + page.per_page]
+        ]
+        return JSONResponse(page.body("resource_servers", items, len(rows)))
 
     @api
     async def get_api(request: Request) -> Response:
@@ -132,9 +149,33 @@ def router(c: Container) -> APIRouter:
     @api
     async def list_grants(request: Request) -> Response:
         await authenticate(c, request, "read:client_grants")
+        params = request.query_params
+        audience = c.oidc.canonical_audience(params.get("audience") or None)
         async with c.unit_of_work() as uow:
-            rows = await c.oidc.grants(uow.session, request.query_params.get("client_id"))
-            return JSONResponse([grant_to_dict(row) for row in rows])
+            rows = [
+                row
+                for row in await c.oidc.grants(uow.session, params.get("client_id"))
+                if audience is None or row.audience == audience
+            ]
+        if params.get("from") is not None or params.get("take") is not None:
+            # Checkpoint paging, as Auth0's SDKs page client grants: ordered by id, `from` is
+            # the previous page's `next`, which is left out on the last page.
+            take = params.get("take") or str(DEFAULT_PER_PAGE)
+            if not take.isdigit() or not 1 <= int(take) <= MAX_PER_PAGE:
+                raise bad_request(
+                    f"Query validation error: 'take' must be 1 to {MAX_PER_PAGE}.",
+                    "invalid_query_string",
+                )
+            after = params.get("from") or ""
+            ordered = sorted((row for row in rows if row.id > after), key=lambda row: row.id)
+            chosen = ordered[: int(take)]
+            body: dict[str, Any] = {"client_grants": [grant_to_dict(row) for row in chosen]}
+            if len(ordered) > int(take):
+                body["next"] = chosen[-1].id
+            return JSONResponse(body)
+        page = paging(request)
+        items = [grant_to_dict(row) for row in rows[page.offset : page.offset + page.per_page]]
+        return JSONResponse(page.body("client_grants", items, len(rows)))
 
     @api
     async def create_grant(request: Request) -> Response:
