@@ -45,6 +45,56 @@ class MailSettings(BaseModel):
     smtp_timeout_seconds: float = 10.0
 
 
+class JobSettings(BaseModel):
+    """Bulk users imports and exports (the Management API jobs and `identa users import|export`).
+
+    Auth0 caps an import file at 500 KB; Identa accepts files up to `import_max_bytes` (50 MB by
+    default) so that large migrations and benchmarks need not be split.
+    """
+
+    import_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024, le=1024**3)
+    import_chunk_size: int = Field(default=2000, ge=1, le=50_000)
+    export_chunk_size: int = Field(default=5000, ge=1, le=100_000)
+    export_link_seconds: int = Field(default=60, ge=5, le=7 * 24 * 3600)
+    retention_seconds: int = Field(default=24 * 3600, ge=60)
+    lease_seconds: int = Field(default=30, ge=5, le=3600)
+    poll_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+
+
+class RateLimitSettings(BaseModel):
+    """Management API budget per client (the token's azp): `requests` per `window_seconds`,
+    counted in fixed windows aligned to the epoch; `requests = 0` turns the limit off.
+
+    Counts live in each process's memory: with several workers the limit applies per worker.
+    """
+
+    requests: int = Field(default=6000, ge=0)
+    window_seconds: int = Field(default=60, ge=1, le=24 * 3600)
+
+
+class StreamSettings(BaseModel):
+    """Log streams: the outbox dispatcher (inside `identa serve` unless `run_in_serve` is off,
+    and in `identa worker`) and the retention of log events."""
+
+    run_in_serve: bool = True
+    poll_interval_seconds: float = Field(default=0.5, gt=0, le=60)
+    batch_size: int = Field(default=200, ge=1, le=5000)
+    # Failures of one batch before it is dead-lettered and the stream suspended.
+    max_attempts: int = Field(default=8, ge=1, le=1000)
+    backoff_base_seconds: float = Field(default=0.5, gt=0, le=3600)
+    backoff_max_seconds: float = Field(default=60.0, gt=0, le=24 * 3600)
+    send_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    # A worker holds a stream this long (renewed after every batch); after a crash another
+    # worker takes over once it has expired. Keep it above send_timeout_seconds.
+    lease_seconds: float = Field(default=30.0, ge=1, le=3600)
+    # PostgreSQL: how long a hole in the outbox ids (a transaction still running, or rolled
+    # back) holds a stream back before it is taken for a rollback and skipped.
+    gap_grace_seconds: float = Field(default=2.0, ge=0, le=600)
+    log_retention_days: int = Field(default=30, ge=0, le=36500)  # 0 keeps them forever
+    retention_interval_seconds: float = Field(default=3600.0, gt=0)
+    trim_interval_seconds: float = Field(default=30.0, gt=0)
+
+
 class FileSecretsSource(PydanticBaseSettingsSource):
     """Reads IDENTA_<NAME>_FILE (and IDENTA_<GROUP>__<NAME>_FILE) for settings given as files."""
 
@@ -94,6 +144,12 @@ class Settings(BaseSettings):
     reset_ticket_seconds: int = Field(default=24 * 3600, ge=60)
     password_hash: PasswordHashSettings = PasswordHashSettings()
     mail: MailSettings = MailSettings()
+    management_rate_limit: RateLimitSettings = RateLimitSettings()
+    # GET /api/v2/users counts matches exactly up to this many (0: always exactly); beyond it
+    # `total` is this number and the X-Identa-Total-Capped header says so.
+    user_search_count_limit: int = Field(default=10_000, ge=0)
+    jobs: JobSettings = JobSettings()
+    streams: StreamSettings = StreamSettings()
     bootstrap_client_id: str | None = None
     bootstrap_client_secret: SecretStr | None = None
     trust_forwarded_headers: bool = False

@@ -278,3 +278,37 @@ async def test_checkpoint_paging_walks_every_user_once(api: httpx.AsyncClient) -
         refused = await api.get("/api/v2/users", params=bad)
         assert refused.status_code == 400, bad
         assert refused.json()["errorCode"] == "invalid_query_string"
+
+
+async def test_totals_are_exact_up_to_the_count_limit(
+    api: httpx.AsyncClient, container: Container
+) -> None:
+    for index in range(5):
+        await api.post(
+            "/api/v2/users",
+            json={
+                "connection": CONNECTION,
+                "email": f"counted{index}@example.com",
+                "password": GOOD_PASSWORD,
+            },
+        )
+    container.settings.user_search_count_limit = 3
+    capped = await api.get(
+        "/api/v2/users", params={"include_totals": "true", "per_page": "2", "q": "email:counted*"}
+    )
+    assert capped.json()["total"] == 3 and len(capped.json()["users"]) == 2
+    assert capped.headers["x-identa-total-capped"] == "true"
+    # Paging still reaches every match beyond the limit, in the requested order.
+    last = await api.get(
+        "/api/v2/users",
+        params={"include_totals": "true", "per_page": "2", "page": "2", "sort": "email:-1"},
+    )
+    assert [u["email"] for u in last.json()["users"]] == ["counted0@example.com"]
+
+    container.settings.user_search_count_limit = 0
+    exact = await api.get("/api/v2/users", params={"include_totals": "true", "q": "email:counted*"})
+    assert exact.json()["total"] == 5 and "x-identa-total-capped" not in exact.headers
+    container.settings.user_search_count_limit = 5
+    assert (
+        await api.get("/api/v2/users", params={"include_totals": "true", "q": "email:counted*"})
+    ).json()["total"] == 5

@@ -36,7 +36,8 @@ from identa.identity.idp_tokens import user_for_caller
 from identa.identity.linking import IdentityAlreadyLinked, IdentityNotFound
 from identa.identity.models import User
 from identa.identity.profile import NewDatabaseUser, user_to_dict
-from identa.search import InvalidQuery, compile_user_query, sort_clause
+from identa.search import InvalidQuery, compile_user_query
+from identa.search.service import find_users
 
 PROFILE_FIELDS = ("given_name", "family_name", "name", "nickname", "picture")
 PATCHABLE = {
@@ -163,22 +164,23 @@ def router(c: Container) -> APIRouter:
                 "Query validation error: search_engine must be v3.", "invalid_query_string"
             )
         async with c.unit_of_work() as uow:
-            db = uow.session
             try:
-                order = sort_clause(request.query_params.get("sort") or "created_at:1")
-                condition = compile_user_query(q, db.get_bind().dialect.name) if q else None
+                found = await find_users(
+                    uow.session,
+                    q=q,
+                    sort=request.query_params.get("sort") or "created_at:1",
+                    offset=page.offset,
+                    limit=page.per_page,
+                    with_total=page.include_totals,
+                    count_limit=c.settings.user_search_count_limit,
+                )
             except InvalidQuery as exc:
                 raise bad_request(exc.message, "invalid_query_string") from exc
-            query = select(User)
-            count = select(func.count()).select_from(User)
-            if condition is not None:
-                query, count = query.where(condition), count.where(condition)
-            total = int(await db.scalar(count) or 0)
-            rows = (
-                await db.scalars(query.order_by(*order).offset(page.offset).limit(page.per_page))
-            ).all()
-            items = [select_fields(request, user_to_dict(u)) for u in rows]
-        return JSONResponse(page.body("users", items, total))
+            items = [select_fields(request, user_to_dict(u)) for u in found.users]
+        response = JSONResponse(page.body("users", items, found.total or 0))
+        if found.total_capped:
+            response.headers["X-Identa-Total-Capped"] = "true"
+        return response
 
     @api
     async def get_user(request: Request) -> Response:
