@@ -86,6 +86,10 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
             skip_or_fail(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {problem}")
         name = f"identa_test_{uuid.uuid4().hex[:12]}"
         asyncio.run(_admin(POSTGRES_ADMIN_URL, f'CREATE DATABASE "{name}"'))
+        # A throw-away database: commits need not wait for the disk.
+        asyncio.run(
+            _admin(POSTGRES_ADMIN_URL, f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+        )
         url = with_database(POSTGRES_ADMIN_URL, name)
         upgrade(url)
         yield url
@@ -97,11 +101,13 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 
 
 async def _truncate_postgres(url: str) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    """Empties every table between tests. DELETE, children first: on tables this small it is
+    several times faster than TRUNCATE, which replaces every table's and index's files."""
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
-            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            for table in reversed(metadata.sorted_tables):
+                await connection.execute(table.delete())
     finally:
         await engine.dispose()
 

@@ -76,8 +76,15 @@ class Upstream:
         self.timeout = timeout
         self._metadata: dict[str, tuple[float, dict[str, Any]]] = {}
         self._jwks: dict[str, tuple[float, dict[str, Any]]] = {}
-        # One TLS context for every upstream call: building one per client costs ~20 ms.
-        self._tls = ssl.create_default_context()
+        self._tls_context: ssl.SSLContext | None = None
+
+    @property
+    def _tls(self) -> ssl.SSLContext:
+        # One TLS context for every upstream call, built on first use: building one costs
+        # ~20 ms (it loads the system's CA certificates), too much per client or per container.
+        if self._tls_context is None:
+            self._tls_context = ssl.create_default_context()
+        return self._tls_context
 
     # -- configuration ---------------------------------------------------------------------
 
