@@ -20,6 +20,7 @@ from identa.connections.models import Connection
 from identa.db.base import UTCDateTime
 from identa.identity.models import Identity, PasswordCredential, User
 from identa.identity.profile import gravatar_url
+from identa.search.index import insert_terms_paused
 
 USERS = cast(Table, User.__table__)
 IDENTITIES = cast(Table, Identity.__table__)
@@ -142,8 +143,19 @@ class BulkUsers:
         """
         if not users:
             return
-        raw = _RawInsert(await self._session.connection())
-        await raw.insert(USERS, [_user_row(user, now) for user in users])
+        driver = await self._session.connection()
+        raw = _RawInsert(driver)
+
+        async def insert_users() -> None:
+            await raw.insert(USERS, [_user_row(user, now) for user in users])
+
+        # On SQLite the search terms are written in one executemany instead of by the
+        # per-row trigger (several times cheaper); see identa.search.index.
+        await insert_terms_paused(
+            driver,
+            insert_users,
+            ((user.user_id, user.user_metadata, user.app_metadata) for user in users),
+        )
         await raw.insert(
             IDENTITIES,
             [
