@@ -78,6 +78,8 @@ class AuthorizationCode(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # What the code was exchanged for, so a replayed code can revoke it (RFC 6749 §4.1.2).
     issued_family_id: Mapped[str | None] = mapped_column(String(64))
+    # Claims the login's rules added: {"id_token": {...}, "access_token": {...}}.
+    extra_claims: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument, nullable=True)
 
 
 class RefreshToken(Base):
@@ -101,6 +103,8 @@ class RefreshToken(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The rules' claims of the login that started the family, kept on every refresh.
+    extra_claims: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument, nullable=True)
 
 
 class Consent(Base):

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -71,6 +71,11 @@ class TokenSet:
         return out
 
 
+class RuleClaims(TypedDict):
+    extra_id_claims: dict[str, Any] | None
+    extra_access_claims: dict[str, Any] | None
+
+
 @dataclass(frozen=True)
 class Grant:
     """Who was authenticated, for which client, with what scope and audience."""
@@ -84,6 +89,24 @@ class Grant:
     nonce: str | None = None
     extra_id_claims: dict[str, Any] | None = None
     extra_access_claims: dict[str, Any] | None = None
+
+    @staticmethod
+    def claims_from(stored: dict[str, Any] | None) -> RuleClaims:
+        """Grant keyword arguments from stored rule claims ({"id_token": …, "access_token": …})."""
+        stored = stored or {}
+        return {
+            "extra_id_claims": stored.get("id_token") or None,
+            "extra_access_claims": stored.get("access_token") or None,
+        }
+
+    @property
+    def stored_claims(self) -> dict[str, Any] | None:
+        if not self.extra_id_claims and not self.extra_access_claims:
+            return None
+        return {
+            "id_token": self.extra_id_claims or {},
+            "access_token": self.extra_access_claims or {},
+        }
 
 
 class OidcService(ApiRegistry):
@@ -103,6 +126,7 @@ class OidcService(ApiRegistry):
         user: User,
         session_id: str | None,
         auth_time: datetime,
+        extra_claims: dict[str, Any] | None = None,
     ) -> str:
         code = ids.opaque_token(32)
         now = self._clock.now()
@@ -123,6 +147,7 @@ class OidcService(ApiRegistry):
                 expires_at=now + CODE_TTL,
                 used_at=None,
                 issued_family_id=None,
+                extra_claims=extra_claims or None,
             )
         )
         await db.flush()
@@ -192,6 +217,7 @@ class OidcService(ApiRegistry):
             expires_at=now + REFRESH_TTL,
             rotated_at=None,
             revoked_at=None,
+            extra_claims=grant.stored_claims,
         )
         db.add(row)
         await db.flush()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, String, Text
+from sqlalchemy import Boolean, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from identa.db.base import Base, UTCDateTime
@@ -20,6 +20,8 @@ class Rule(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     runtime: Mapped[str] = mapped_column(String(16))
     stage: Mapped[str] = mapped_column(String(32))
+    # Identa extension: a failing fail-open rule is skipped instead of failing the login.
+    fail_open: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Sequence
 
@@ -22,6 +23,52 @@ CONFIG_KEY = re.compile(r"^[A-Za-z0-9_\-@*+:]{1,127}$")
 
 class RuleNotFound(NotFound):
     code = "inexistent_rule"
+
+
+def check_syntax(script: str, runtime: str) -> None:
+    """A cheap check at save time, without running anything: Python is parsed (never executed
+    in the server) and must define `rule`; JavaScript must look like an Auth0 rule function.
+    Deeper JavaScript errors are reported by the sandbox at the first login."""
+    if runtime == "python":
+        try:
+            tree = ast.parse(script, filename="<rule>")
+        except SyntaxError as exc:
+            raise InvalidInput(f"SyntaxError: {exc.msg} (line {exc.lineno})") from None
+        if not any(
+            isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == "rule"
+            for node in tree.body
+        ):
+            raise InvalidInput("a Python rule must define rule(user, context, configuration, api)")
+        return
+    body = script.strip()
+    if not body.startswith(("function", "async function", "(")):
+        raise InvalidInput("a JavaScript rule must be a function (user, context, callback)")
+    pairs = {"(": ")", "[": "]", "{": "}"}
+    depth: list[str] = []
+    quote: str | None = None
+    i, n = 0, len(body)
+    while i < n:
+        char = body[i]
+        if quote:
+            if char == "\\":
+                i += 1
+            elif char == quote:
+                quote = None
+        elif body.startswith("//", i):
+            end = body.find("\n", i)
+            i = n if end < 0 else end
+        elif body.startswith("/*", i):
+            end = body.find("*/", i + 2)
+            i = n if end < 0 else end + 1
+        elif char in "'\"`":
+            quote = char
+        elif char in pairs:
+            depth.append(pairs[char])
+        elif char in ")]}" and (not depth or depth.pop() != char):
+            raise InvalidInput(f"SyntaxError: unbalanced '{char}' in the script")
+        i += 1
+    if depth or quote:
+        raise InvalidInput("SyntaxError: the script ends before its function does")
 
 
 def detect_runtime(script: str) -> str:
@@ -77,8 +124,10 @@ class RuleService:
         enabled: bool = True,
         runtime: str | None = None,
         stage: str = "login_success",
+        fail_open: bool = False,
     ) -> Rule:
         self._check(name=name, script=script, runtime=runtime, order=order)
+        check_syntax(script, runtime or detect_runtime(script))
         if stage not in STAGES:
             raise InvalidInput(f"stage must be one of {', '.join(STAGES)}")
         if await db.scalar(select(Rule.id).where(Rule.name == name)) is not None:
@@ -95,6 +144,7 @@ class RuleService:
             enabled=enabled,
             runtime=runtime or detect_runtime(script),
             stage=stage,
+            fail_open=fail_open,
             created_at=now,
             updated_at=now,
         )
@@ -112,8 +162,13 @@ class RuleService:
         order: int | None = None,
         enabled: bool | None = None,
         runtime: str | None = None,
+        fail_open: bool | None = None,
     ) -> Rule:
         self._check(name=name, script=script, runtime=runtime, order=order)
+        if script is not None or runtime is not None:
+            new_script = script if script is not None else rule.script
+            check_syntax(new_script, runtime or (rule.runtime if script is None else
+                                                 detect_runtime(new_script)))  # fmt: skip
         if name is not None and name != rule.name:
             if await db.scalar(select(Rule.id).where(Rule.name == name)) is not None:
                 raise Conflict("A rule with the same name already exists")
@@ -128,6 +183,8 @@ class RuleService:
             rule.order = order
         if enabled is not None:
             rule.enabled = enabled
+        if fail_open is not None:
+            rule.fail_open = fail_open
         rule.updated_at = self._clock.now()
         await db.flush()
         return rule

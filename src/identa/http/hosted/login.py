@@ -13,6 +13,7 @@ from identa.http.context import request_context
 from identa.http.forms import BadForm
 from identa.http.hosted.common import CsrfFailed, Hosted, see_other
 from identa.http.hosted.render import Brand
+from identa.http.hosted.rules_pages import RULE_ERRORS, rules_response
 from identa.http.hosted.social import social_start_url
 from identa.identity.errors import (
     PasswordPolicyError,
@@ -179,6 +180,9 @@ def router(h: Hosted) -> APIRouter:
                     request=request_context(request),
                     previous_session_token=h.session_token(request),
                 )
+            except RULE_ERRORS as exc:
+                await uow.commit()  # the rules' metadata changes and their `f` event are kept
+                return rules_response(h, request, view.flow, brand, exc)
             except (WrongCredentials, TooManyAttempts, UserBlocked, InvalidInput) as exc:
                 await uow.commit()  # failed attempts and their events are kept
                 status = 429 if isinstance(exc, TooManyAttempts) else 401
@@ -260,6 +264,9 @@ def router(h: Hosted) -> APIRouter:
                     request=request_context(request),
                     previous_session_token=h.session_token(request),
                 )
+            except RULE_ERRORS as exc:
+                await uow.commit()
+                return rules_response(h, request, view.flow, brand, exc)
             except (UserExists, UsernameExists) as exc:
                 await uow.commit()
                 # The failed insert rolled the transaction back: read the flow afresh.

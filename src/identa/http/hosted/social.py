@@ -19,6 +19,7 @@ from identa.flows.social import CallbackRefused, NeedsLinkPrompt, Pending
 from identa.http.context import request_context
 from identa.http.forms import BadForm, read_form
 from identa.http.hosted.common import CsrfFailed, Hosted, see_other
+from identa.http.hosted.rules_pages import RULE_ERRORS, rules_response
 from identa.identity.errors import TooManyAttempts, UserBlocked, WrongCredentials
 
 BROWSER_COOKIE = "identa_upstream"
@@ -174,6 +175,12 @@ def router(h: Hosted) -> APIRouter:
                 )
             except FlowNotFound as exc:
                 return refusal_page(request, brand, exc.message, 400)
+            except RULE_ERRORS as exc:
+                flow = await c.post_login.flow(db, pending.flow_id)
+                await uow.commit()
+                response = rules_response(h, request, flow, brand, exc)
+                response.delete_cookie(BROWSER_COOKIE, path=CALLBACK_PATH)
+                return response
             except DomainError as exc:
                 await uow.rollback()
                 return await failed(request, pending, brand, exc.code, exc.message)
@@ -265,6 +272,9 @@ def router(h: Hosted) -> APIRouter:
                 await uow.commit()  # failed attempts and their events are kept
                 message = "Wrong password." if isinstance(exc, WrongCredentials) else exc.message
                 return await link_page(request, view, error=message, status_code=401)
+            except RULE_ERRORS as exc:
+                await uow.commit()
+                return rules_response(h, request, view.flow, h.brand(view.tenant, view.client), exc)
             except DomainError as exc:
                 await uow.rollback()
                 return h.error_page(request, h.brand(view.tenant, view.client), exc.message)

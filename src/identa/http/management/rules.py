@@ -28,6 +28,7 @@ def rule_to_dict(rule: Rule) -> dict[str, Any]:
         "enabled": rule.enabled,
         "stage": rule.stage,
         "runtime": rule.runtime,
+        "fail_open": rule.fail_open,
     }
 
 
@@ -78,6 +79,9 @@ def router(c: Container) -> APIRouter:
         enabled = body.get("enabled", True)
         if not isinstance(enabled, bool):
             raise bad_request("Payload validation error: 'enabled' must be a boolean.")
+        fail_open = body.get("fail_open", False)
+        if not isinstance(fail_open, bool):
+            raise bad_request("Payload validation error: 'fail_open' must be a boolean.")
         async with c.unit_of_work() as uow:
             try:
                 rule = await c.rules.create(
@@ -88,6 +92,7 @@ def router(c: Container) -> APIRouter:
                     enabled=enabled,
                     runtime=body.get("runtime"),
                     stage=body.get("stage", "login_success"),
+                    fail_open=fail_open,
                 )
             except DomainError as exc:
                 raise _domain_error(exc) from exc
@@ -99,13 +104,14 @@ def router(c: Container) -> APIRouter:
     async def update_rule(request: Request) -> Response:
         await authenticate(c, request, "update:rules")
         body = await read_payload(request, MANAGEMENT_MAX_BODY)
-        unknown = sorted(set(body) - {"name", "script", "order", "enabled", "runtime"})
+        unknown = sorted(set(body) - {"name", "script", "order", "enabled", "runtime", "fail_open"})
         if unknown:
             raise bad_request(
                 f"Payload validation error: Additional properties not allowed: {', '.join(unknown)}"
             )
-        if "enabled" in body and not isinstance(body["enabled"], bool):
-            raise bad_request("Payload validation error: 'enabled' must be a boolean.")
+        for key in ("enabled", "fail_open"):
+            if key in body and not isinstance(body[key], bool):
+                raise bad_request(f"Payload validation error: '{key}' must be a boolean.")
         async with c.unit_of_work() as uow:
             rule = await load(uow.session, request.path_params["id"])
             try:
@@ -117,6 +123,7 @@ def router(c: Container) -> APIRouter:
                     order=body.get("order"),
                     enabled=body.get("enabled"),
                     runtime=body.get("runtime"),
+                    fail_open=body.get("fail_open"),
                 )
             except DomainError as exc:
                 raise _domain_error(exc) from exc

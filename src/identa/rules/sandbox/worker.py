@@ -176,11 +176,14 @@ class Worker:
         stop: dict[str, Any] | None = None
         recycle = False
         several = len(message["rules"]) > 1
+        # Every script first: the server counts the whole batch as known to this worker, even
+        # the rules after a deny or redirect that this batch never reaches.
+        for spec in message["rules"]:
+            if "script" in spec:
+                self.scripts[spec["hash"]] = spec["script"]
         for index, spec in enumerate(message["rules"]):
             if several:
                 write_frame(self.write_fd, {"t": "rule", "i": index})
-            if "script" in spec:
-                self.scripts[spec["hash"]] = spec["script"]
             console = py.Console(self.console_limit)
             began = time.perf_counter()
             if time.monotonic() >= deadline:
