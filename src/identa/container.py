@@ -13,11 +13,14 @@ from identa.core.clock import Clock
 from identa.core.secretbox import SecretBox
 from identa.db.engine import create_engine, session_factory
 from identa.db.uow import UnitOfWork
+from identa.enrichment.geoip import GeoIp
+from identa.enrichment.service import Enrichment
 from identa.events.lifecycle import UserEvents
 from identa.events.service import EventRecorder
 from identa.events.streams.dispatcher import Dispatcher
 from identa.events.streams.service import StreamService
 from identa.flows.account import AccountFlows
+from identa.flows.post_login import PostLogin
 from identa.flows.service import Links, LoginFlows
 from identa.flows.social import SocialLogins
 from identa.flows.tickets import TicketService
@@ -35,6 +38,10 @@ from identa.oidc.consent import ConsentService
 from identa.oidc.keys import KeyService
 from identa.oidc.service import OidcService
 from identa.oidc.tokens import TokenSigner
+from identa.profiling.service import ProfilingService
+from identa.rules.pipeline import RulesPipeline
+from identa.rules.redirects import RedirectStates
+from identa.rules.runtime import RuleRunner
 from identa.rules.service import RuleService
 from identa.sessions.service import SessionService
 from identa.settings import Settings
@@ -71,12 +78,19 @@ class Container:
     jobs: JobService
     streams: StreamService
     dispatcher: Dispatcher
+    rule_runner: RuleRunner
+    pipeline: RulesPipeline
+    post_login: PostLogin
+    profiling: ProfilingService
+    enrichment: Enrichment
     extras: dict[str, object] = field(default_factory=dict)
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self.sessions)
 
     async def close(self) -> None:
+        # Only this container's own runner; a test may have swapped in a shared one.
+        await self.rule_runner.aclose()
         await self.engine.dispose()
 
 
@@ -127,6 +141,25 @@ def build_container(
         reset_ttl_seconds=settings.reset_ticket_seconds,
     )
     account = AccountFlows(flows)
+    flows.enrichment = Enrichment(clock, GeoIp(settings.enrichment.geoip_database))
+    linker = AccountLinker(clock, user_events)
+    rules = RuleService(clock)
+    rule_runner = RuleRunner(workers=settings.rules.workers or None)
+    pipeline = RulesPipeline(
+        rules=rules,
+        tenants=tenants,
+        users=users,
+        linker=linker,
+        runner=rule_runner,
+        budget_s=settings.rules.budget_seconds,
+    )
+    profiling = ProfilingService(clock, tenants, users)
+    flows.post_login = PostLogin(
+        pipeline=pipeline,
+        profiling=profiling,
+        events=events,
+        states=RedirectStates(secret_key),
+    )
     keys = KeyService(clock)
     oidc = OidcService(clock, TokenSigner(clock, keys, settings.issuer), settings.public_url)
     client_auth = ClientAuthenticator(
@@ -143,7 +176,7 @@ def build_container(
         clients=clients,
         connections=connections,
         users=users,
-        linker=AccountLinker(clock, user_events),
+        linker=linker,
         sso=sso,
         tickets=tickets,
         events=events,
@@ -156,7 +189,7 @@ def build_container(
         oidc=oidc,
         client_auth=client_auth,
         consents=ConsentService(clock),
-        rules=RuleService(clock),
+        rules=rules,
         social=_social_logins(flows, clock, secret_key, settings.public_url),
         jobs=JobService(
             clock=clock,
@@ -168,6 +201,11 @@ def build_container(
         ),
         streams=StreamService(clock),
         dispatcher=Dispatcher(clock, sessions, settings.streams, settings.data_dir / "streams"),
+        rule_runner=rule_runner,
+        pipeline=pipeline,
+        post_login=flows.post_login,
+        profiling=profiling,
+        enrichment=flows.enrichment,
     )
 
 

@@ -95,6 +95,26 @@ class StreamSettings(BaseModel):
     trim_interval_seconds: float = Field(default=30.0, gt=0)
 
 
+class RulesSettings(BaseModel):
+    """The rules pipeline: its time budget per login (all rules together) and worker pool."""
+
+    budget_seconds: float = Field(default=20.0, gt=0, le=120)
+    workers: int = Field(default=0, ge=0, le=64)  # 0: 2 to 4 by CPU count
+    start_in_serve: bool = True  # start the workers with the server (else at the first login)
+
+
+class EnrichmentSettings(BaseModel):
+    """Geo-IP at login: a MaxMind-format City database (GeoLite2-City.mmdb); none: skipped."""
+
+    geoip_database: Path | None = None
+
+
+class AnalyticsSettings(BaseModel):
+    """/api/v2/analytics: the widest date range one request may ask for."""
+
+    max_range_days: int = Field(default=366, ge=7, le=3660)
+
+
 class FileSecretsSource(PydanticBaseSettingsSource):
     """Reads IDENTA_<NAME>_FILE (and IDENTA_<GROUP>__<NAME>_FILE) for settings given as files."""
 
@@ -150,6 +170,9 @@ class Settings(BaseSettings):
     user_search_count_limit: int = Field(default=10_000, ge=0)
     jobs: JobSettings = JobSettings()
     streams: StreamSettings = StreamSettings()
+    rules: RulesSettings = RulesSettings()
+    enrichment: EnrichmentSettings = EnrichmentSettings()
+    analytics: AnalyticsSettings = AnalyticsSettings()
     bootstrap_client_id: str | None = None
     bootstrap_client_secret: SecretStr | None = None
     trust_forwarded_headers: bool = False

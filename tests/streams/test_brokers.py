@@ -130,6 +130,7 @@ async def test_5000_logins_reach_a_rabbitmq_consumer_exactly_as_logged(
     assert (await delivery(api, stream["id"]))["delivery"]["delivered"] >= 5000
 
 
+@pytest.mark.exclusive
 async def test_rabbitmq_stopped_mid_burst_loses_nothing(
     api: httpx.AsyncClient, container: Container, rabbitmq_url: str, dispatcher: None
 ) -> None:

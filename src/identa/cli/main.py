@@ -290,5 +290,45 @@ def streams_flush() -> None:
     asyncio.run(run_flush(Settings()))
 
 
+analytics_app = typer.Typer(help="Customer analytics rollups.", no_args_is_help=True)
+app.add_typer(analytics_app, name="analytics")
+
+
+@app.command()
+def demo(
+    customers: Annotated[int, typer.Option(help="How many customers to create.", min=1)] = 50_000,
+) -> None:
+    """Load the InnovaShoes demo data set (customers, a year of logins, mentions); once."""
+    from identa.cli.insight import run_demo
+    from identa.jobs.demo import DemoAlreadyLoaded
+
+    try:
+        report = asyncio.run(run_demo(Settings(), customers, console.print))
+    except DemoAlreadyLoaded as exc:
+        raise SystemExit(f"error: {exc}") from exc
+    console.print(
+        f"[green]demo loaded[/green]: {report.customers} customers, {report.events} log events, "
+        f"{report.mentions} mentions in {report.seconds} s"
+    )
+
+
+@analytics_app.command("rollup")
+def analytics_rollup(
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Recompute every counter from the login facts.")
+    ] = False,
+) -> None:
+    """Roll up new login events and store today's segment counts (run daily, or more often)."""
+    from identa.cli.insight import run_rollup
+
+    events, counted = asyncio.run(run_rollup(Settings(), rebuild=rebuild))
+    console.print(f"rolled up {events} event(s); counted {counted} segment(s)")
+
+
 def main() -> None:
     app()
+
+
+from identa.cli.rules import rules_app  # noqa: E402
+
+app.add_typer(rules_app, name="rules")

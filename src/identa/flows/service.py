@@ -26,11 +26,13 @@ from identa.core import ids
 from identa.core.clock import Clock
 from identa.core.context import RequestContext
 from identa.core.errors import DomainError, InvalidInput
+from identa.enrichment.service import Enrichment, enrich_login
 from identa.events.catalog import LogType
 from identa.events.service import EventRecorder
 from identa.flows.errors import FlowNotFound, SignupDisabled
 from identa.flows.models import FlowView, Links, LoginFlow, LoginOutcome, subject_for
 from identa.flows.notices import FlowMail
+from identa.flows.post_login import Passed, PostLogin
 from identa.flows.tickets import TicketService
 from identa.identity.errors import (
     TooManyAttempts,
@@ -42,6 +44,7 @@ from identa.identity.errors import (
 from identa.identity.models import User
 from identa.identity.service import NewDatabaseUser, UserService
 from identa.notify.service import Notifier
+from identa.rules.pipeline import LoginFacts
 from identa.sessions.service import SessionService
 from identa.tenants.service import TenantService, TenantSettings
 
@@ -78,6 +81,10 @@ class LoginFlows:
         self.events = events
         self.notifier = notifier
         self.links = links
+        # The rules and profiling step, wired by the container (None: logins skip it).
+        self.post_login: PostLogin | None = None
+        # Geo-IP, device and demographics at login, wired by the container (None: skipped).
+        self.enrichment: Enrichment | None = None
         self.mail = FlowMail(
             tenants=tenants,
             tickets=tickets,
@@ -313,28 +320,82 @@ class LoginFlows:
         previous_session_token: str | None,
     ) -> LoginOutcome:
         self.users.record_login(user, request.ip)
+        passed = await self.after_authentication(
+            db, view, view.connection, user, request, methods=("pwd",)
+        )
+        return await self.establish(
+            db, view, view.connection, passed, request, previous_session_token
+        )
+
+    async def after_authentication(
+        self,
+        db: AsyncSession,
+        view: FlowView,
+        connection: Connection,
+        user: User,
+        request: RequestContext,
+        *,
+        methods: tuple[str, ...],
+    ) -> Passed:
+        """The rules (raise RulesDenied / RulesFailed / RulesRedirect); a no-op without them."""
+        if self.post_login is None:
+            return Passed(user=user)
+        authorize = view.flow.request.get("authorize") or {}
+        facts = LoginFacts(
+            client=view.client,
+            connection=connection,
+            protocol="oidc-basic-profile",
+            request=request,
+            query={k: v for k, v in authorize.items() if isinstance(v, str | int) and v},
+            methods=methods,
+            geoip=view.flow.request.get("geoip"),
+        )
+        return await self.post_login.run(db, user, facts, flow=view.flow)
+
+    async def establish(
+        self,
+        db: AsyncSession,
+        view: FlowView,
+        connection: Connection,
+        passed: Passed,
+        request: RequestContext,
+        previous_session_token: str | None,
+        *,
+        details: dict[str, Any] | None = None,
+    ) -> LoginOutcome:
+        """Starts the session, completes the flow and records `s` (with the rules' runs)."""
+        user = passed.user
         issued = await self.sessions.start(
             db,
             user_id=user.user_id,
-            connection=view.connection.name,
+            connection=connection.name,
             ip=request.ip,
             user_agent=request.user_agent,
             client_id=view.client.client_id,
             replaces_token=previous_session_token,
         )
         redirect_to = self._complete(view, user)
-        self.events.record(
+        event = self.events.record(
             db,
             LogType.SUCCESS_LOGIN,
-            subject=subject_for(view.client, view.connection, user),
+            subject=subject_for(view.client, connection, user),
             request=request,
             details={
                 "session_id": issued.session.id,
                 "stats": {"loginsCount": user.logins_count},
-                "prompts": [{"name": "login", "connection": view.connection.name}],
+                "prompts": [{"name": "login", "connection": connection.name}],
+                **(details or {}),
+                **passed.details,
             },
         )
+        await enrich_login(self.enrichment, db, user, event)
+        redirect_to = await self.next_page(db, view.flow, user, redirect_to)
         return LoginOutcome(user=user, session=issued, redirect_to=redirect_to)
+
+    async def next_page(self, db: AsyncSession, flow: LoginFlow, user: User, default: str) -> str:
+        if self.post_login is None:
+            return default
+        return await self.post_login.next_page(db, flow, user, default)
 
     # -- sign-up ---------------------------------------------------------------------------
 
@@ -387,13 +448,14 @@ class LoginFlows:
                 details={"body": body, "error": {"code": exc.code, "message": exc.message}},
             )
             raise
-        self.events.record(
+        event = self.events.record(
             db,
             LogType.SUCCESS_SIGNUP,
             subject=subject_for(client, connection, user),
             request=request,
             details={"body": body},
         )
+        await enrich_login(self.enrichment, db, user, event)
         if send_verification and not user.email_verified:
             await self.mail.send_verification(db, user, client=client, tenant=tenant)
         return user

@@ -38,6 +38,7 @@ from identa.core import ids
 from identa.core.context import RequestContext
 from identa.core.errors import DomainError, InvalidInput
 from identa.core.secretbox import SecretBox
+from identa.enrichment.service import enrich_login
 from identa.events.catalog import LogType
 from identa.flows.models import FlowView, LoginFlow, LoginOutcome, subject_for
 from identa.flows.service import ACCOUNT_PAGE, LoginFlows
@@ -446,7 +447,7 @@ class SocialLogins:
         previous_session_token: str | None,
     ) -> LoginOutcome:
         user = await self.identities.create_user(db, login)
-        self.flows.events.record(
+        event = self.flows.events.record(
             db,
             LogType.SUCCESS_SIGNUP,
             subject=subject_for(view.client, connection, user),
@@ -459,6 +460,7 @@ class SocialLogins:
                 }
             },
         )
+        await enrich_login(self.flows.enrichment, db, user, event)
         return await self._finish(db, view, connection, user, request, previous_session_token)
 
     async def _finish(
@@ -475,6 +477,10 @@ class SocialLogins:
     ) -> LoginOutcome:
         flows = self.flows
         flows.users.record_login(user, request.ip)
+        passed = await flows.after_authentication(
+            db, view, connection, user, request, methods=("federated",)
+        )
+        user = passed.user
         issued = await flows.sessions.start(
             db,
             user_id=user.user_id,
@@ -495,12 +501,13 @@ class SocialLogins:
                 {"name": "login", "connection": connection.name, "strategy": connection.strategy}
             ],
         }
+        details.update(passed.details)
         if link is not None:
             details["account_link"] = link
         if timings:
             # Time spent waiting for the provider (token, keys, profile), in milliseconds.
             details["upstream_ms"] = {k: round(v * 1000, 2) for k, v in timings.items()}
-        flows.events.record(
+        event = flows.events.record(
             db,
             LogType.SUCCESS_LOGIN,
             subject=subject_for(view.client, connection, user),
@@ -508,7 +515,9 @@ class SocialLogins:
             description="Success Login (account linked)" if link else None,
             details=details,
         )
-        return LoginOutcome(user=user, session=issued, redirect_to=flow.return_to or ACCOUNT_PAGE)
+        await enrich_login(flows.enrichment, db, user, event)
+        redirect_to = await flows.next_page(db, flow, user, flow.return_to or ACCOUNT_PAGE)
+        return LoginOutcome(user=user, session=issued, redirect_to=redirect_to)
 
 
 __all__ = [

@@ -16,9 +16,10 @@ from identa.container import Container
 from identa.http import health
 from identa.http.authn import dbconnections, oidc, token
 from identa.http.cors import AllowedOrigins, CorsMiddleware
-from identa.http.hosted import account, consent, login, social
+from identa.http.hosted import account, consent, login, rules_pages, social
 from identa.http.hosted.common import Hosted
 from identa.http.hosted.render import Templates
+from identa.http.management import analytics as management_analytics
 from identa.http.management import (
     apis,
     blocks_tickets,
@@ -30,6 +31,8 @@ from identa.http.management import (
     tenant,
 )
 from identa.http.management import jobs as management_jobs
+from identa.http.management import profiling as management_profiling
+from identa.http.management import segments as management_segments
 from identa.http.management import users as management_users
 from identa.http.middleware import RequestContextMiddleware
 
@@ -44,6 +47,9 @@ def build_asgi(container: Container, templates: Templates, *, run_workers: bool 
         if run_workers:
             tasks.append(asyncio.create_task(container.courier.run(stop), name="mail-courier"))
             tasks.append(asyncio.create_task(container.jobs.run(stop), name="jobs-worker"))
+            if container.settings.rules.start_in_serve:
+                # The rule workers start with the server; container.close() stops them.
+                await container.rule_runner.start()
             if container.settings.streams.run_in_serve:
                 tasks.append(
                     asyncio.create_task(container.dispatcher.run(stop), name="log-streams")
@@ -75,9 +81,13 @@ def build_asgi(container: Container, templates: Templates, *, run_workers: bool 
     app.include_router(social.router(hosted))
     app.include_router(account.router(hosted))
     app.include_router(consent.router(hosted))
+    app.include_router(rules_pages.router(hosted))
     app.include_router(dbconnections.router(container))
     app.include_router(oidc.router(hosted))
     app.include_router(token.router(container))
+    # Before the users router: its /users/{user_id:path} would take /users/{id}/mentions.
+    app.include_router(management_segments.router(container))
+    app.include_router(management_analytics.router(container))
     app.include_router(management_users.router(container))
     app.include_router(management_jobs.router(container))
     app.include_router(blocks_tickets.router(container))
@@ -88,6 +98,7 @@ def build_asgi(container: Container, templates: Templates, *, run_workers: bool 
     app.include_router(logs.router(container))
     app.include_router(log_streams.router(container))
     app.include_router(rules.router(container))
+    app.include_router(management_profiling.router(container))
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -147,6 +147,7 @@ def router(h: Hosted) -> APIRouter:
         request: Request,
         *,
         consented: bool = False,
+        claims: dict[str, Any] | None = None,
     ) -> Response:
         user = await c.users.get(db, sso.user_id)
         if user.blocked:
@@ -168,7 +169,7 @@ def router(h: Hosted) -> APIRouter:
                 db,
                 client_id=client.client_id,
                 user_id=user.user_id,
-                request={"kind": "authorize", "authorize": req.as_dict()},
+                request={"kind": "authorize", "authorize": req.as_dict(), "rules_claims": claims},
             )
             return RedirectResponse(f"/u/consent?state={flow.id}", status_code=302)
         await c.sso.add_client(db, sso, req.client_id)
@@ -182,6 +183,7 @@ def router(h: Hosted) -> APIRouter:
                 auth_time=sso.authenticated_at,
                 session_id=sso.id,
                 nonce=req.nonce,
+                **Grant.claims_from(claims),
             )
             with_token = "token" in req.response_type.split()
             tokens, _ = await c.oidc.tokens_for(
@@ -196,7 +198,12 @@ def router(h: Hosted) -> APIRouter:
                 )
             return authorization_response(req.redirect_uri, req.response_mode, params)
         code = await c.oidc.issue_code(
-            db, req, user=user, session_id=sso.id, auth_time=sso.authenticated_at
+            db,
+            req,
+            user=user,
+            session_id=sso.id,
+            auth_time=sso.authenticated_at,
+            extra_claims=claims,
         )
         return authorization_response(
             req.redirect_uri,
@@ -340,7 +347,14 @@ def router(h: Hosted) -> APIRouter:
             if sso is None or sso.user_id != flow.user_id or "authorize" not in flow.request:
                 return h.error_page(request, brand, "This login has expired. Please start again.")
             req = AuthorizationRequest.from_dict(flow.request["authorize"])
-            response = await complete(db, req, sso, request, consented=flow.screen == "consent")
+            response = await complete(
+                db,
+                req,
+                sso,
+                request,
+                consented=flow.screen == "consent",
+                claims=flow.request.get("rules_claims"),
+            )
             await uow.commit()
         return response
 

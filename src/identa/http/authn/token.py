@@ -10,7 +10,9 @@ from starlette.responses import JSONResponse, Response
 
 from identa.container import Container
 from identa.core.errors import DomainError
+from identa.enrichment.service import enrich_login
 from identa.events.catalog import LogType
+from identa.flows.post_login import RulesDenied, RulesFailed
 from identa.flows.service import subject_for
 from identa.http.authn.dbconnections import read_payload
 from identa.http.context import request_context
@@ -20,6 +22,7 @@ from identa.identity.profile import user_to_dict
 from identa.oidc.errors import OAuthError, invalid_request, unauthorized_client
 from identa.oidc.service import Grant
 from identa.oidc.tokens import claims_for_scope
+from identa.rules.pipeline import LoginFacts
 
 PASSWORD_REALM = "http://auth0.com/oauth/grant-type/password-realm"
 GRANT_EVENTS = {
@@ -107,6 +110,7 @@ def router(c: Container) -> APIRouter:
                 auth_time=code.auth_time,
                 session_id=code.session_id,
                 nonce=code.nonce,
+                **Grant.claims_from(code.extra_claims),
             )
             tokens, refresh = await c.oidc.tokens_for(db, grant, with_refresh=True)
             if refresh is not None:
@@ -132,6 +136,7 @@ def router(c: Container) -> APIRouter:
                 audience=old.audience,
                 auth_time=old.auth_time,
                 session_id=old.session_id,
+                **Grant.claims_from(old.extra_claims),
             )
             tokens, _ = await c.oidc.tokens_for(
                 db, grant, with_refresh=True, family_id=old.family_id
@@ -179,13 +184,43 @@ def router(c: Container) -> APIRouter:
             raise invalid_request(exc.message) from exc
         user = result.user
         c.users.record_login(user, ctx.ip)
-        c.events.record(
+        facts = LoginFacts(
+            client=client,
+            connection=connection,
+            protocol="oauth2-password" if grant_type == "password" else "oauth2-resource-owner",
+            request=ctx,
+            query={},
+            body={
+                k: v
+                for k, v in params.items()
+                if isinstance(v, str) and k not in ("password", "client_secret", "client_assertion")
+            },
+            interactive=False,
+        )
+        try:
+            passed = await c.post_login.run(db, user, facts)
+        except RulesDenied as exc:
+            raise OAuthError("access_denied", exc.message, 403) from exc
+        except RulesFailed as exc:
+            if exc.code == "interaction_required":
+                raise OAuthError(
+                    "interaction_required",
+                    "A rule asked for a redirect, which the password grant cannot follow.",
+                    400,
+                ) from exc
+            raise OAuthError("server_error", f"Rule error: {exc.message}", 500) from exc
+        user = passed.user
+        event = c.events.record(
             db,
             LogType.SUCCESS_LOGIN,
             subject=subject_for(client, connection, user),
             request=ctx,
-            details={"prompts": [{"name": "password", "connection": connection.name}]},
+            details={
+                "prompts": [{"name": "password", "connection": connection.name}],
+                **passed.details,
+            },
         )
+        await enrich_login(c.enrichment, db, user, event)
         scope = params.get("scope") if isinstance(params.get("scope"), str) else "openid"
         grant = Grant(
             client=client,
@@ -194,6 +229,7 @@ def router(c: Container) -> APIRouter:
             audience=params.get("audience"),
             auth_time=c.clock.now(),
             session_id=None,
+            **Grant.claims_from(passed.claims),
         )
         tokens, _ = await c.oidc.tokens_for(db, grant, with_refresh=True)
         return tokens.as_response()

@@ -1,0 +1,1 @@
+"""What Identa learns about a customer at login: place, device, demographics, sentiment."""
