@@ -224,23 +224,27 @@ async def upkeep(engine: AsyncEngine, now: datetime, logins: int) -> dict[str, f
 async def main(opts: argparse.Namespace) -> None:
     now = datetime.now(UTC)
     drop: str | None = None
+    reused = False
     tmp = tempfile.TemporaryDirectory()
     if opts.database == "sqlite":
         url = f"sqlite+aiosqlite:///{Path(tmp.name) / 'bench.db'}"
     else:
         name = f"identa_bench_analytics_{opts.customers}"
         admin = await asyncpg.connect(opts.pg_admin_url)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not (opts.reuse and exists):
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        reused = bool(opts.reuse and exists)
         await admin.close()
-        drop = name
+        drop = None if opts.reuse else name
         url = opts.pg_admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
         url = f"{url}/{name}"
     await asyncio.to_thread(upgrade, url)
     engine = create_engine(url)
     try:
         print(f"loading {opts.customers:,} customers x ~{opts.logins_per_customer} logins …")
-        built = await load(engine, opts.customers, opts.logins_per_customer, now)
+        built = await load(engine, 0 if reused else opts.customers, opts.logins_per_customer, now)
         dialect = engine.dialect.name
         results: dict[str, Any] = {"database": dialect, **built}
         for days in (30, 365):
@@ -287,4 +291,7 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--upkeep-logins", type=int, default=300)
     parser.add_argument("--pg-admin-url", default=PG_ADMIN)
+    parser.add_argument(
+        "--reuse", action="store_true", help="PostgreSQL: keep the database, reuse a loaded one"
+    )
     sys.exit(asyncio.run(main(parser.parse_args())))
