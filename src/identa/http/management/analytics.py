@@ -19,8 +19,8 @@ from identa.analytics import figures, rollups, segments
 from identa.analytics.periods import DateRange, InvalidRange, date_range
 from identa.container import Container
 from identa.http.management.auth import authenticate
+from identa.http.management.common import api
 from identa.http.management.errors import ApiError, bad_request, not_found
-from identa.http.management.users import api
 
 SCOPES = ("read:analytics", "read:stats")
 

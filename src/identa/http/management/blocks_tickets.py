@@ -12,8 +12,8 @@ from identa.container import Container
 from identa.flows.tickets import RESET_PASSWORD, VERIFY_EMAIL
 from identa.http.authn.dbconnections import read_payload
 from identa.http.management.auth import authenticate
+from identa.http.management.common import api
 from identa.http.management.errors import MANAGEMENT_MAX_BODY, bad_request, not_found
-from identa.http.management.users import api
 from identa.identity.models import User
 
 DEFAULT_TICKET_TTL = 432000  # Auth0: five days when ttl_sec is 0 or absent

@@ -16,9 +16,9 @@ from identa.core.clock import iso
 from identa.core.errors import DomainError
 from identa.http.authn.dbconnections import read_payload
 from identa.http.management.auth import authenticate
+from identa.http.management.common import api
 from identa.http.management.errors import MANAGEMENT_MAX_BODY, bad_request, not_found
 from identa.http.management.paging import paging, select_fields
-from identa.http.management.users import api
 
 URL_LISTS = ("callbacks", "allowed_logout_urls", "web_origins", "allowed_origins")
 GRANTS = {

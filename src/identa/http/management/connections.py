@@ -18,6 +18,7 @@ from identa.container import Container
 from identa.core.errors import DomainError
 from identa.http.authn.dbconnections import read_payload
 from identa.http.management.auth import authenticate
+from identa.http.management.common import api
 from identa.http.management.errors import MANAGEMENT_MAX_BODY, ApiError, bad_request, not_found
 from identa.http.management.paging import (
     DEFAULT_PER_PAGE,
@@ -25,7 +26,6 @@ from identa.http.management.paging import (
     paging,
     select_fields,
 )
-from identa.http.management.users import api
 
 
 async def connection_to_dict(c: Container, db: Any, row: Connection) -> dict[str, Any]:

@@ -28,8 +28,8 @@ from identa.http.authn.dbconnections import read_payload
 from identa.http.context import request_context
 from identa.http.forms import BadForm, read_body
 from identa.http.management.auth import Caller, authenticate
+from identa.http.management.common import api
 from identa.http.management.errors import MANAGEMENT_MAX_BODY, ApiError, bad_request, not_found
-from identa.http.management.users import api
 from identa.jobs.errors import ImportFileTooLarge, InvalidImportFile, JobNotFound
 from identa.jobs.models import FAILED, USERS_IMPORT
 

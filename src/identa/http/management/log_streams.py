@@ -23,9 +23,9 @@ from identa.events.streams.service import (
 )
 from identa.http.authn.dbconnections import read_payload
 from identa.http.management.auth import authenticate
+from identa.http.management.common import api
 from identa.http.management.errors import MANAGEMENT_MAX_BODY, bad_request, not_found
 from identa.http.management.paging import paging
-from identa.http.management.users import api
 
 CREATABLE = {"name", "type", "sink", "filters", "status", "startFrom", "isPriority", "pii_config"}
 PATCHABLE = {"name", "sink", "filters", "status", "isPriority", "pii_config"}

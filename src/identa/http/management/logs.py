@@ -16,9 +16,9 @@ from identa.events.catalog import LogType
 from identa.events.models import LogEvent
 from identa.events.service import log_event_to_dict
 from identa.http.management.auth import authenticate
+from identa.http.management.common import api
 from identa.http.management.errors import bad_request, not_found
 from identa.http.management.paging import MAX_PER_PAGE, paging, select_fields
-from identa.http.management.users import api
 from identa.identity.models import User
 from identa.search import InvalidQuery
 from identa.search.logs import compile_log_query

@@ -16,8 +16,8 @@ from identa.container import Container
 from identa.core.errors import DomainError
 from identa.http.authn.dbconnections import read_payload
 from identa.http.management.auth import authenticate
+from identa.http.management.common import api
 from identa.http.management.errors import MANAGEMENT_MAX_BODY, bad_request, not_found
-from identa.http.management.users import api
 from identa.profiling.models import ProfilingQuestion
 from identa.profiling.service import QuestionNotFound
 

@@ -12,9 +12,9 @@ from identa.container import Container
 from identa.core.errors import DomainError
 from identa.http.authn.dbconnections import read_payload
 from identa.http.management.auth import authenticate
+from identa.http.management.common import api
 from identa.http.management.errors import MANAGEMENT_MAX_BODY, ApiError, bad_request, not_found
 from identa.http.management.paging import flag, paging, select_fields
-from identa.http.management.users import api
 from identa.rules.models import Rule
 from identa.rules.service import RuleNotFound
 

@@ -21,9 +21,9 @@ from identa.enrichment.service import mention_to_dict
 from identa.events.streams.service import StreamNotFound
 from identa.http.authn.dbconnections import read_payload
 from identa.http.management.auth import authenticate
+from identa.http.management.common import api
 from identa.http.management.errors import MANAGEMENT_MAX_BODY, ApiError, bad_request, not_found
 from identa.http.management.paging import paging
-from identa.http.management.users import api
 from identa.identity.profile import user_to_dict
 
 EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}

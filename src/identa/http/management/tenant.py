@@ -15,8 +15,8 @@ from identa.core.errors import DomainError
 from identa.flows.social import LINKING_MODES
 from identa.http.authn.dbconnections import read_payload
 from identa.http.management.auth import authenticate
+from identa.http.management.common import api
 from identa.http.management.errors import MANAGEMENT_MAX_BODY, bad_request
-from identa.http.management.users import api
 from identa.tenants.service import TenantSettings
 
 # Settings Identa keeps beside Auth0's (later issues give them meaning).

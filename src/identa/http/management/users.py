@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter
@@ -22,9 +21,10 @@ from identa.events.models import LogEvent
 from identa.events.service import EventSubject, log_event_to_dict
 from identa.http.authn.dbconnections import read_payload
 from identa.http.context import request_context
-from identa.http.forms import BadForm
 from identa.http.management.auth import Caller, authenticate
+from identa.http.management.common import api, string_field
 from identa.http.management.errors import MANAGEMENT_MAX_BODY, ApiError, bad_request, not_found
+from identa.http.management.identities import add_identity_routes
 from identa.http.management.paging import (
     DEFAULT_PER_PAGE,
     MAX_PER_PAGE,
@@ -33,7 +33,6 @@ from identa.http.management.paging import (
 )
 from identa.identity.errors import PasswordPolicyError, UserExists, UsernameExists
 from identa.identity.idp_tokens import user_for_caller
-from identa.identity.linking import IdentityAlreadyLinked, IdentityNotFound
 from identa.identity.models import User
 from identa.identity.profile import NewDatabaseUser, user_to_dict
 from identa.search import InvalidQuery, compile_user_query
@@ -45,34 +44,6 @@ PATCHABLE = {
     "nickname", "password", "phone_number", "phone_verified", "picture", "username",
     "user_metadata", "verify_email", "verify_phone_number", "connection", "client_id",
 }  # fmt: skip
-
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-def api(handler: Handler) -> Handler:
-    """Renders ApiError in Auth0's shape; a malformed body is a 400, not a crash."""
-
-    async def wrapped(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except ApiError as exc:
-            return exc.response()
-        except BadForm as exc:
-            return ApiError(exc.status_code, exc.message, "invalid_body").response()
-
-    wrapped.__name__ = handler.__name__
-    return wrapped
-
-
-def _string(body: dict[str, Any], key: str, limit: int) -> str | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise bad_request(f"Payload validation error: '{key}' must be a string.")
-    if len(value) > limit:
-        raise bad_request(f"Payload validation error: '{key}' is longer than {limit} characters.")
-    return value
 
 
 def _cursor(user_id: str) -> str:
@@ -194,10 +165,10 @@ def router(c: Container) -> APIRouter:
     async def create_user(request: Request) -> Response:
         caller = await authenticate(c, request, "create:users")
         body = await read_payload(request, MANAGEMENT_MAX_BODY)
-        connection_name = _string(body, "connection", 128)
+        connection_name = string_field(body, "connection", 128)
         if not connection_name:
             raise bad_request("Payload validation error: Missing required property: connection.")
-        email = _string(body, "email", 254)
+        email = string_field(body, "email", 254)
         if not email:
             raise bad_request("Payload validation error: Missing required property: email.")
         ctx = request_context(request)
@@ -215,15 +186,15 @@ def router(c: Container) -> APIRouter:
                 )
             new = NewDatabaseUser(
                 email=email,
-                password=_string(body, "password", 64 * 1024),
-                username=_string(body, "username", 128),
-                phone_number=_string(body, "phone_number", 32),
+                password=string_field(body, "password", 64 * 1024),
+                username=string_field(body, "username", 128),
+                phone_number=string_field(body, "phone_number", 32),
                 user_metadata=body.get("user_metadata"),
                 app_metadata=body.get("app_metadata"),
                 email_verified=body.get("email_verified") is True,
                 blocked=body.get("blocked") is True,
-                user_id=_string(body, "user_id", 255),
-                **{k: _string(body, k, 2048) for k in PROFILE_FIELDS},
+                user_id=string_field(body, "user_id", 255),
+                **{k: string_field(body, k, 2048) for k in PROFILE_FIELDS},
             )
             client = await c.flows.default_client(db)
             try:
@@ -293,7 +264,7 @@ def router(c: Container) -> APIRouter:
                 if body.get("email_verified") is True:
                     await c.users.mark_email_verified(db, user)
                 if "password" in body:
-                    password = _string(body, "password", 64 * 1024) or ""
+                    password = string_field(body, "password", 64 * 1024) or ""
                     connection = await c.connections.by_id(db, user.identities[0].connection_id)
                     tenant = await c.tenants.get(db)
                     await c.users.change_password(
@@ -370,126 +341,11 @@ def router(c: Container) -> APIRouter:
             items = [log_event_to_dict(row) for row in rows]
         return JSONResponse(page.body("logs", items, total))
 
-    @api
-    async def link_identity(request: Request) -> Response:
-        caller = await authenticate(c, request)
-        primary_id = request.path_params["user_id"]
-        body = await read_payload(request, MANAGEMENT_MAX_BODY)
-        link_with = body.get("link_with")
-        own_account = (
-            "update:current_user_identities" in caller.scopes and caller.subject == primary_id
-        )
-        if "update:users" not in caller.scopes and not (own_account and link_with is not None):
-            raise ApiError(
-                403,
-                "Insufficient scope, expected any of: update:users, update:current_user_identities",
-                "insufficient_scope",
-            )
-        ctx = request_context(request)
-        async with c.unit_of_work() as uow:
-            db = uow.session
-            primary = await load(db, primary_id)
-            try:
-                if link_with is not None:
-                    secondary = await _link_with_owner(db, caller, link_with)
-                else:
-                    provider = _string(body, "provider", 64)
-                    raw_id = body.get("user_id")
-                    if not provider or raw_id is None:
-                        raise bad_request(
-                            "Payload validation error: send either link_with, or provider "
-                            "and user_id."
-                        )
-                    if isinstance(raw_id, bool) or not isinstance(raw_id, str | int):
-                        raise bad_request(
-                            "Payload validation error: 'user_id' must be a string or an integer."
-                        )
-                    connection_id = _string(body, "connection_id", 64)
-                    secondary = await c.linker.find_identity_owner(
-                        db, provider, str(raw_id).removeprefix(f"{provider}|"), connection_id
-                    )
-                secondary_id = secondary.user_id
-                await c.linker.link(db, primary, secondary)
-            except IdentityNotFound as exc:
-                raise ApiError(400, exc.message, "invalid_body") from exc
-            except IdentityAlreadyLinked as exc:
-                raise ApiError(409, exc.message, "identity_conflict") from exc
-            except DomainError as exc:
-                raise bad_request(f"Payload validation error: {exc.message}") from exc
-            sapi(db, ctx, caller, f"Link a User Account ({secondary_id})", primary)
-            identities = user_to_dict(primary)["identities"]
-            await uow.commit()
-        return JSONResponse(identities, status_code=201)
-
-    async def _link_with_owner(db: Any, caller: Caller, link_with: Any) -> User:
-        """The user whose ID token is `link_with`: signed here, current, and (for a caller
-        linking its own account) issued to the caller's own application."""
-        if not isinstance(link_with, str) or len(link_with) > 16 * 1024:
-            raise bad_request("Payload validation error: 'link_with' must be a token.")
-        try:
-            claims = await c.oidc.signer.verify(db, link_with)
-        except Exception as exc:
-            raise bad_request("The link_with token is not valid.", "invalid_body") from exc
-        audience = claims.get("aud")
-        audiences = audience if isinstance(audience, list) else [audience]
-        exp = claims.get("exp")
-        if (
-            claims.get("iss") != c.settings.issuer
-            or not isinstance(exp, int)
-            or exp <= int(c.clock.now().timestamp())
-            or not isinstance(claims.get("sub"), str)
-        ):
-            raise bad_request("The link_with token is not valid.", "invalid_body")
-        if "update:users" not in caller.scopes and caller.client_id not in audiences:
-            raise bad_request(
-                "The link_with token was issued to another application.", "invalid_body"
-            )
-        user = await c.users.find(db, str(claims["sub"]))
-        if user is None:
-            raise bad_request("The secondary user does not exist.", "invalid_body")
-        return user
-
-    @api
-    async def unlink_identity(request: Request) -> Response:
-        caller = await authenticate(c, request)
-        primary_id = request.path_params["user_id"]
-        own_account = (
-            "update:current_user_identities" in caller.scopes and caller.subject == primary_id
-        )
-        if "update:users" not in caller.scopes and not own_account:
-            raise ApiError(
-                403,
-                "Insufficient scope, expected any of: update:users, update:current_user_identities",
-                "insufficient_scope",
-            )
-        provider = request.path_params["provider"]
-        provider_user_id = request.path_params["secondary_id"]
-        ctx = request_context(request)
-        async with c.unit_of_work() as uow:
-            db = uow.session
-            primary = await load(db, primary_id)
-            try:
-                standalone = await c.linker.unlink(db, primary, provider, provider_user_id)
-            except IdentityNotFound as exc:
-                raise ApiError(400, exc.message, "invalid_uri") from exc
-            except IdentityAlreadyLinked as exc:
-                raise ApiError(409, exc.message, "identity_conflict") from exc
-            except DomainError as exc:
-                raise bad_request(exc.message, "invalid_uri") from exc
-            sapi(db, ctx, caller, f"Unlink a User Account ({standalone.user_id})", primary)
-            identities = user_to_dict(primary)["identities"]
-            await uow.commit()
-        return JSONResponse(identities)
-
     r.add_api_route("/users", list_users, methods=["GET"])
     r.add_api_route("/users", create_user, methods=["POST"])
     r.add_api_route("/users/{user_id:path}/logs", user_logs, methods=["GET"])
-    r.add_api_route("/users/{user_id:path}/identities", link_identity, methods=["POST"])
-    r.add_api_route(
-        "/users/{user_id:path}/identities/{provider}/{secondary_id}",
-        unlink_identity,
-        methods=["DELETE"],
-    )
+    # Before /users/{user_id:path}: that DELETE would otherwise take the unlink path.
+    add_identity_routes(r, c, load, sapi)
     r.add_api_route("/users/{user_id:path}", get_user, methods=["GET"])
     r.add_api_route("/users/{user_id:path}", update_user, methods=["PATCH"])
     r.add_api_route("/users/{user_id:path}", delete_user, methods=["DELETE"])
