@@ -15,7 +15,11 @@ from identa.http.authn.dbconnections import read_payload
 from identa.http.management.auth import authenticate
 from identa.http.management.common import api
 from identa.http.management.errors import MANAGEMENT_MAX_BODY, ApiError, bad_request, not_found
-from identa.http.management.paging import DEFAULT_PER_PAGE, MAX_PER_PAGE, paging, select_fields
+from identa.http.management.paging import (
+    checkpoint_take,
+    paging,
+    select_fields,
+)
 from identa.oidc.models import ClientGrant, ResourceServer
 
 
@@ -160,17 +164,12 @@ def router(c: Container) -> APIRouter:
         if params.get("from") is not None or params.get("take") is not None:
             # Checkpoint paging, as Auth0's SDKs page client grants: ordered by id, `from` is
             # the previous page's `next`, which is left out on the last page.
-            take = params.get("take") or str(DEFAULT_PER_PAGE)
-            if not take.isdigit() or not 1 <= int(take) <= MAX_PER_PAGE:
-                raise bad_request(
-                    f"Query validation error: 'take' must be 1 to {MAX_PER_PAGE}.",
-                    "invalid_query_string",
-                )
+            take = checkpoint_take(request)
             after = params.get("from") or ""
             ordered = sorted((row for row in rows if row.id > after), key=lambda row: row.id)
-            chosen = ordered[: int(take)]
+            chosen = ordered[:take]
             body: dict[str, Any] = {"client_grants": [grant_to_dict(row) for row in chosen]}
-            if len(ordered) > int(take):
+            if len(ordered) > take:
                 body["next"] = chosen[-1].id
             return JSONResponse(body)
         page = paging(request)

@@ -21,8 +21,7 @@ from identa.http.management.auth import authenticate
 from identa.http.management.common import api
 from identa.http.management.errors import MANAGEMENT_MAX_BODY, ApiError, bad_request, not_found
 from identa.http.management.paging import (
-    DEFAULT_PER_PAGE,
-    MAX_PER_PAGE,
+    checkpoint_take,
     paging,
     select_fields,
 )
@@ -93,19 +92,14 @@ def router(c: Container) -> APIRouter:
         if params.get("from") is not None or params.get("take") is not None:
             # Checkpoint paging, as Auth0's SDKs page connections: ordered by id, `from` is the
             # `next` of the previous page; `next` is left out on the last page.
-            take = params.get("take") or str(DEFAULT_PER_PAGE)
-            if not take.isdigit() or not 1 <= int(take) <= MAX_PER_PAGE:
-                raise bad_request(
-                    f"Query validation error: 'take' must be 1 to {MAX_PER_PAGE}.",
-                    "invalid_query_string",
-                )
+            take = checkpoint_take(request)
             if params.get("from"):
                 query = query.where(Connection.id > params["from"][:64])
             async with c.unit_of_work() as uow:
                 db = uow.session
-                rows = (await db.scalars(query.order_by(Connection.id).limit(int(take) + 1))).all()
-                more = len(rows) > int(take)
-                rows = rows[: int(take)]
+                rows = (await db.scalars(query.order_by(Connection.id).limit(take + 1))).all()
+                more = len(rows) > take
+                rows = rows[:take]
                 body: dict[str, Any] = {
                     "connections": [
                         select_fields(request, await connection_to_dict(c, db, row)) for row in rows

@@ -18,7 +18,7 @@ from identa.events.service import log_event_to_dict
 from identa.http.management.auth import authenticate
 from identa.http.management.common import api
 from identa.http.management.errors import bad_request, not_found
-from identa.http.management.paging import MAX_PER_PAGE, paging, select_fields
+from identa.http.management.paging import checkpoint_take, paging, select_fields
 from identa.identity.models import User
 from identa.search import InvalidQuery
 from identa.search.logs import compile_log_query
@@ -59,12 +59,8 @@ def router(c: Container) -> APIRouter:
             db = uow.session
             if q.get("from") is not None or q.get("take") is not None:
                 # Checkpoint paging: ordered by log_id, everything after `from`, unbounded.
-                take_raw = q.get("take") or "50"
-                if not take_raw.isdigit() or not 1 <= int(take_raw) <= MAX_PER_PAGE:
-                    raise bad_request(
-                        "Query validation error: 'take' must be 1 to 100.", "invalid_query_string"
-                    )
-                query = select(LogEvent).order_by(LogEvent.log_id).limit(int(take_raw))
+                take = checkpoint_take(request)
+                query = select(LogEvent).order_by(LogEvent.log_id).limit(take)
                 if q.get("from"):
                     query = query.where(LogEvent.log_id > q["from"][:64])
                 rows = (await db.scalars(query)).all()
@@ -72,7 +68,7 @@ def router(c: Container) -> APIRouter:
                 headers = {}
                 if rows:
                     base = f"{c.settings.public_url}/api/v2/logs"
-                    nxt = f"{base}?from={rows[-1].log_id}&take={take_raw}"
+                    nxt = f"{base}?from={rows[-1].log_id}&take={take}"
                     headers["Link"] = f'<{nxt}>; rel="next"'
                 return JSONResponse(items, headers=headers)
             page = paging(request)

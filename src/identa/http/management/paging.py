@@ -74,6 +74,16 @@ def paging(request: Request) -> Paging:
     )
 
 
+def checkpoint_take(request: Request) -> int:
+    """`take` of checkpoint paging (from/take): 1 to MAX_PER_PAGE, DEFAULT_PER_PAGE when absent."""
+    raw = request.query_params.get("take") or str(DEFAULT_PER_PAGE)
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PER_PAGE:
+        raise bad_request(
+            f"Query validation error: 'take' must be 1 to {MAX_PER_PAGE}.", "invalid_query_string"
+        )
+    return int(raw)
+
+
 def select_fields(request: Request, item: dict[str, Any]) -> dict[str, Any]:
     fields = request.query_params.get("fields")
     if not fields:

@@ -26,8 +26,7 @@ from identa.http.management.common import api, string_field
 from identa.http.management.errors import MANAGEMENT_MAX_BODY, ApiError, bad_request, not_found
 from identa.http.management.identities import add_identity_routes
 from identa.http.management.paging import (
-    DEFAULT_PER_PAGE,
-    MAX_PER_PAGE,
+    checkpoint_take,
     paging,
     select_fields,
 )
@@ -65,16 +64,6 @@ def _cursor_value(raw: str) -> str | None:
         ) from exc
 
 
-def _take(request: Request) -> int:
-    raw = request.query_params.get("take") or str(DEFAULT_PER_PAGE)
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PER_PAGE:
-        raise bad_request(
-            f"Query validation error: 'take' must be an integer from 1 to {MAX_PER_PAGE}.",
-            "invalid_query_string",
-        )
-    return int(raw)
-
-
 def router(c: Container) -> APIRouter:
     r = APIRouter(prefix="/api/v2")
 
@@ -102,7 +91,7 @@ def router(c: Container) -> APIRouter:
     async def checkpoint_users(request: Request, q: str | None) -> Response:
         """Beyond Auth0: `from`/`take` keyset paging over any number of users, in user_id
         order, answering {users, next}; `next` is absent on the last page."""
-        take = _take(request)
+        take = checkpoint_take(request)
         after = _cursor_value(request.query_params.get("from") or "")
         async with c.unit_of_work() as uow:
             db = uow.session
