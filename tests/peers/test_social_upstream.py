@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,12 @@ def node_binary() -> str:
 
 @pytest.fixture(scope="module")
 def upstreams(live_server: LiveServer) -> Iterator[Upstreams]:
+    with started_upstreams(live_server) as started:
+        yield started
+
+
+@contextmanager
+def started_upstreams(live_server: LiveServer) -> Iterator[Upstreams]:
     """The two providers on free ports, with Identa's /login/callback registered at both."""
     node = node_binary()
     callback = f"{live_server.url}/login/callback"
@@ -181,26 +188,30 @@ def upstream_login(
         assert match, f"no {connection} button on the login page:\n{page_text(page.text)}"
         hop = identa.get(urljoin(server.url, match.group(1).replace("&amp;", "&")))
         assert hop.status_code == 302, hop.text
-        with httpx.Client(timeout=15.0) as browser_at_upstream:
-            response = browser_at_upstream.get(hop.headers["location"])
-            for _ in range(12):
-                if response.is_redirect:
-                    target = urljoin(str(response.url), response.headers["location"])
-                    if target.startswith(server.url):
-                        return identa.get(target)
-                    response = browser_at_upstream.get(target)
-                    continue
-                [form] = html_forms(response.text)
-                data = dict(form.fields)
-                if "login" in data:
-                    data.update(login=login, password="anything")
-                response = browser_at_upstream.post(
-                    urljoin(str(response.url), form.action), data=data
-                )
-        raise AssertionError("the provider never sent the browser back")
+        return identa.get(provider_round_trip(server, hop.headers["location"], login))
     finally:
         if own:
             identa.close()
+
+
+def provider_round_trip(server: LiveServer, authorize_url: str, login: str) -> str:
+    """Drives the provider's dev login and consent pages; returns the URL it sends the browser
+    back to (Identa's callback), without following it."""
+    with httpx.Client(timeout=15.0) as browser_at_upstream:
+        response = browser_at_upstream.get(authorize_url)
+        for _ in range(12):
+            if response.is_redirect:
+                target = urljoin(str(response.url), response.headers["location"])
+                if target.startswith(server.url):
+                    return target
+                response = browser_at_upstream.get(target)
+                continue
+            [form] = html_forms(response.text)
+            data = dict(form.fields)
+            if "login" in data:
+                data.update(login=login, password="anything")
+            response = browser_at_upstream.post(urljoin(str(response.url), form.action), data=data)
+    raise AssertionError("the provider never sent the browser back")
 
 
 def login_name() -> str:

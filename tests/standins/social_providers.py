@@ -7,7 +7,12 @@ OIDC userinfo (Google, LinkedIn), GitHub's /user and /user/emails, Facebook's Gr
 X's /2/users/me and Microsoft Graph's /v1.0/me. Apple's ES256 client-secret JWT is verified.
 
 `fault` makes it misbehave on purpose: wrong_signature, wrong_audience, wrong_issuer,
-wrong_nonce, expired, no_id_token, token_error, slow (answers /token after `slow_seconds`).
+wrong_nonce, expired, no_id_token, token_error, slow (answers /token after `slow_seconds`),
+refresh_error (refuses the refresh-token grant).
+
+RFC 9207: `response_iss` is what /authorize puts in its answer's `iss` (None: nothing),
+`announce_iss` sets `authorization_response_iss_parameter_supported` in discovery. The refresh-
+token grant (RFC 6749 §6) issues a new access token and rotates the refresh token.
 """
 
 from __future__ import annotations
@@ -60,6 +65,10 @@ class StandIn:
         self.fault: str | None = None
         self.slow_seconds = 2.0
         self.deny = False
+        self.response_iss: str | None = None
+        self.announce_iss = False
+        self.refreshes: list[str] = []
+        self.refresh_tokens: dict[str, str] = {}
         self.apple_public_key: ECKey | None = None
         self.key = RSAKey.generate_key(2048, parameters={"kid": "standin-1"})
         self.other_key = RSAKey.generate_key(2048, parameters={"kid": "standin-1"})
@@ -84,6 +93,9 @@ class StandIn:
         self.account = Account()
         self.fault = None
         self.deny = False
+        self.response_iss = None
+        self.announce_iss = False
+        self.refreshes.clear()
 
     def endpoints(self, strategy: str) -> dict[str, str]:
         """The `endpoints` option that points a preset at this stand-in."""
@@ -122,6 +134,7 @@ class StandIn:
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "id_token_signing_alg_values_supported": ["RS256"],
+            "authorization_response_iss_parameter_supported": self.announce_iss,
         }
 
     def oidc_claims(self) -> dict[str, Any]:
@@ -245,6 +258,8 @@ class StandIn:
             time.sleep(self.slow_seconds)
         if self.fault == "token_error":
             return 400, {"error": "invalid_grant", "error_description": "code expired"}
+        if form.get("grant_type") == "refresh_token":
+            return self.refresh(form.get("refresh_token", ""))
         grant = self.codes.pop(form.get("code", ""), None)
         if grant is None or grant.redirect_uri != form.get("redirect_uri"):
             return 400, {"error": "invalid_grant", "error_description": "unknown code"}
@@ -255,11 +270,13 @@ class StandIn:
                 return 400, {"error": "invalid_grant", "error_description": "PKCE failed"}
         access = secrets.token_urlsafe(24)
         self.tokens[access] = grant.scope
+        refresh = "rt-" + secrets.token_urlsafe(16)
+        self.refresh_tokens[refresh] = grant.scope
         body: dict[str, Any] = {
             "access_token": access,
             "token_type": "Bearer",
             "expires_in": 3600,
-            "refresh_token": "rt-" + secrets.token_urlsafe(16),
+            "refresh_token": refresh,
             "scope": grant.scope,
         }
         if (
@@ -269,6 +286,23 @@ class StandIn:
         ) and self.fault != "no_id_token":
             body["id_token"] = self.id_token(grant)
         return 200, body
+
+    def refresh(self, token: str) -> tuple[int, dict[str, Any]]:
+        self.refreshes.append(token)
+        scope = self.refresh_tokens.pop(token, None)
+        if self.fault == "refresh_error" or scope is None:
+            return 400, {"error": "invalid_grant", "error_description": "refresh token revoked"}
+        access = secrets.token_urlsafe(24)
+        self.tokens[access] = scope
+        rotated = "rt-" + secrets.token_urlsafe(16)
+        self.refresh_tokens[rotated] = scope
+        return 200, {
+            "access_token": access,
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "refresh_token": rotated,
+            "scope": scope,
+        }
 
     # -- HTTP ------------------------------------------------------------------------------
 
@@ -314,6 +348,8 @@ class StandIn:
                             scope=query.get("scope", ""),
                         )
                         params = {"code": code, "state": query.get("state", "")}
+                    if standin.response_iss is not None:
+                        params["iss"] = standin.response_iss
                     self.send_response(302)
                     self.send_header("Location", f"{target}?{urlencode(params)}")
                     self.end_headers()

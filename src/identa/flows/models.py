@@ -83,18 +83,23 @@ class Links:
 class FlowView:
     flow: LoginFlow
     client: Client
-    connection: Connection
+    # The application's database connection; None when it has only social/enterprise ones.
+    connection: Connection | None
     tenant: TenantSettings
     # (connection name, button label) of each social/enterprise connection of the application.
     buttons: tuple[tuple[str, str], ...] = ()
 
     @property
     def requires_username(self) -> bool:
-        return requires_username(self.connection)
+        return self.connection is not None and requires_username(self.connection)
 
     @property
     def signup_allowed(self) -> bool:
-        return not signup_disabled(self.connection)
+        return self.connection is not None and not signup_disabled(self.connection)
+
+    @property
+    def password_login(self) -> bool:
+        return self.connection is not None
 
 
 @dataclass(frozen=True)

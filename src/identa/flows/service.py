@@ -32,7 +32,7 @@ from identa.events.service import EventRecorder
 from identa.flows.errors import FlowNotFound, SignupDisabled
 from identa.flows.models import FlowView, Links, LoginFlow, LoginOutcome, subject_for
 from identa.flows.notices import FlowMail
-from identa.flows.post_login import Passed, PostLogin
+from identa.flows.post_login import Passed, PostLogin, authorize_protocol
 from identa.flows.tickets import TicketService
 from identa.identity.errors import (
     TooManyAttempts,
@@ -138,19 +138,26 @@ class LoginFlows:
             await self.clients.get(db, client_id) if client_id else await self.default_client(db)
         )
         requested = await self.connections.by_name(db, connection) if connection else None
+        database: Connection | None
         if requested is not None and not is_database(requested):
             # A social or enterprise connection: the hosted page goes straight to the provider;
             # the flow still holds the application's database connection for its other pages.
             await self.connections.require_enabled(db, requested, client.client_id)
-            database = await self.database_connection_for(db, client)
+            database = await self._optional_database(db, client)
             request = {**(request or {}), "upstream_connection": requested.name}
-        else:
+        elif requested is not None:
             database = await self.database_connection_for(db, client, connection)
+        else:
+            database = await self._optional_database(db, client)
+            if database is None and not await self._upstream_buttons(db, client):
+                raise InvalidInput(
+                    "No database connection is enabled for this application, nor any social one."
+                )
         now = self._clock.now()
         flow = LoginFlow(
             id=ids.opaque_token(18),
             client_id=client.client_id,
-            connection=database.name,
+            connection=database.name if database is not None else None,
             screen="signup" if screen == "signup" else "login",
             request=dict(request or {}),
             return_to=return_to or ACCOUNT_PAGE,
@@ -168,7 +175,11 @@ class LoginFlows:
         if flow is None or flow.completed_at is not None or flow.expires_at <= self._clock.now():
             raise FlowNotFound("This login page has expired. Please start again.")
         client = await self.clients.get(db, flow.client_id)
-        connection = await self.database_connection_for(db, client, flow.connection)
+        connection = (
+            await self.database_connection_for(db, client, flow.connection)
+            if flow.connection
+            else None
+        )
         return FlowView(
             flow=flow,
             client=client,
@@ -176,6 +187,13 @@ class LoginFlows:
             tenant=await self.tenants.get(db),
             buttons=await self._upstream_buttons(db, client),
         )
+
+    async def _optional_database(self, db: AsyncSession, client: Client) -> Connection | None:
+        """The application's database connection, or None when it has only social or
+        enterprise connections (its hosted login then shows just their buttons)."""
+        if not await self.connections.for_client(db, client.client_id, strategy="auth0"):
+            return None
+        return await self.database_connection_for(db, client)
 
     async def _upstream_buttons(
         self, db: AsyncSession, client: Client
@@ -256,6 +274,8 @@ class LoginFlows:
         previous_session_token: str | None,
     ) -> LoginOutcome:
         client, connection = view.client, view.connection
+        if connection is None:
+            raise InvalidInput("This application has no password login.")
         try:
             result = await self.users.authenticate_password(
                 db,
@@ -319,13 +339,14 @@ class LoginFlows:
         request: RequestContext,
         previous_session_token: str | None,
     ) -> LoginOutcome:
+        connection = view.connection
+        if connection is None:
+            raise InvalidInput("This application has no password login.")
         self.users.record_login(user, request.ip)
         passed = await self.after_authentication(
-            db, view, view.connection, user, request, methods=("pwd",)
+            db, view, connection, user, request, methods=("pwd",)
         )
-        return await self.establish(
-            db, view, view.connection, passed, request, previous_session_token
-        )
+        return await self.establish(db, view, connection, passed, request, previous_session_token)
 
     async def after_authentication(
         self,
@@ -344,7 +365,7 @@ class LoginFlows:
         facts = LoginFacts(
             client=view.client,
             connection=connection,
-            protocol="oidc-basic-profile",
+            protocol=authorize_protocol(authorize.get("response_type")),
             request=request,
             query={k: v for k, v in authorize.items() if isinstance(v, str | int) and v},
             methods=methods,
@@ -469,6 +490,8 @@ class LoginFlows:
         request: RequestContext,
         previous_session_token: str | None,
     ) -> LoginOutcome:
+        if view.connection is None:
+            raise SignupDisabled("This application has no sign-up with a password.")
         user = await self.register(
             db,
             client=view.client,

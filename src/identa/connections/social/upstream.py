@@ -9,7 +9,6 @@ latency outside it. Every failure is an UpstreamFailed with a stable `reason`.
 from __future__ import annotations
 
 import json
-import ssl
 import time
 import warnings
 from dataclasses import dataclass
@@ -19,13 +18,17 @@ from urllib.parse import urlsplit
 import httpx
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import ECKey, KeySet
+from joserfc.jwk import ECKey
 
 from identa.connections.models import Connection
+from identa.connections.social.discovery import (
+    Endpoints,
+    ProviderMetadata,
+    UpstreamFailed,
+)
 from identa.connections.social.options import extra_mapping, requested_scopes, requires_email
 from identa.connections.social.presets import OIDC, ProviderSpec, spec_for
 from identa.connections.social.profiles import OIDC_CLAIMS, UpstreamProfile, build_profile
-from identa.core.secretbox import SecretBox
 
 with warnings.catch_warnings():
     # Authlib warns at import when the `httpx2` fork is missing; plain httpx is what we use.
@@ -35,30 +38,9 @@ with warnings.catch_warnings():
     from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
 
 ID_TOKEN_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"]
-METADATA_TTL = 600.0
 CLOCK_SKEW = 60
-
-
-class UpstreamFailed(Exception):
-    """reason: access_denied | upstream_error | unreachable | timeout | invalid_id_token |
-    invalid_profile | missing_email | misconfigured."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-
-
-@dataclass(frozen=True)
-class Endpoints:
-    authorization: str
-    token: str
-    profile: str | None
-    emails: str | None
-    jwks: str | None
-    issuer: str | None
-    pkce: bool
-    token_auth: str
+# What is kept of a provider's token response (sealed at rest).
+TOKEN_KEYS = ("access_token", "refresh_token", "token_type", "expires_at", "scope")
 
 
 @dataclass(frozen=True)
@@ -70,111 +52,8 @@ class UpstreamResult:
     timings: dict[str, float]
 
 
-class Upstream:
-    def __init__(self, secrets: SecretBox, *, timeout: float = 10.0) -> None:
-        self._secrets = secrets
-        self.timeout = timeout
-        self._metadata: dict[str, tuple[float, dict[str, Any]]] = {}
-        self._jwks: dict[str, tuple[float, dict[str, Any]]] = {}
-        self._tls_context: ssl.SSLContext | None = None
-
-    @property
-    def _tls(self) -> ssl.SSLContext:
-        # One TLS context for every upstream call, built on first use: building one costs
-        # ~20 ms (it loads the system's CA certificates), too much per client or per container.
-        if self._tls_context is None:
-            self._tls_context = ssl.create_default_context()
-        return self._tls_context
-
-    # -- configuration ---------------------------------------------------------------------
-
-    async def endpoints(self, connection: Connection) -> Endpoints:
-        spec = spec_for(connection.strategy)
-        options = connection.options or {}
-        overrides = options.get("endpoints") if isinstance(options.get("endpoints"), dict) else {}
-        assert isinstance(overrides, dict)
-        if connection.strategy == "oidc":
-            meta = await self._discover(options)
-            methods = meta.get("code_challenge_methods_supported")
-            auth_methods = meta.get("token_endpoint_auth_methods_supported") or [
-                "client_secret_basic"
-            ]
-            return Endpoints(
-                authorization=str(meta["authorization_endpoint"]),
-                token=str(meta["token_endpoint"]),
-                profile=meta.get("userinfo_endpoint"),
-                emails=None,
-                jwks=str(meta["jwks_uri"]),
-                issuer=str(meta["issuer"]),
-                pkce=not isinstance(methods, list) or "S256" in methods,
-                token_auth="client_secret_basic"
-                if "client_secret_basic" in auth_methods
-                else "client_secret_post",
-            )
-        if connection.strategy == "oauth2":
-            return Endpoints(
-                authorization=str(options["authorizationURL"]),
-                token=str(options["tokenURL"]),
-                profile=str(options.get("profileURL") or options.get("userinfo_url")),
-                emails=None,
-                jwks=None,
-                issuer=None,
-                pkce=options.get("pkce", True) is not False,
-                token_auth="client_secret_basic"
-                if options.get("token_endpoint_auth_method") == "client_secret_basic"
-                else "client_secret_post",
-            )
-        return Endpoints(
-            authorization=overrides.get("authorization", spec.authorization),
-            token=overrides.get("token", spec.token),
-            profile=overrides.get("profile", spec.profile),
-            emails=overrides.get("emails", spec.emails),
-            jwks=overrides.get("jwks", spec.jwks),
-            issuer=overrides.get("issuer", spec.issuer),
-            pkce=spec.pkce,
-            token_auth=spec.token_auth,
-        )
-
-    async def _discover(self, options: dict[str, Any]) -> dict[str, Any]:
-        url = options.get("discovery_url") or (
-            str(options["issuer"]).rstrip("/") + "/.well-known/openid-configuration"
-        )
-        cached = self._metadata.get(url)
-        if cached and time.monotonic() - cached[0] < METADATA_TTL:
-            return cached[1]
-        meta = await self._get_json(url, "discovery document")
-        for key in ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri"):
-            if not isinstance(meta.get(key), str):
-                raise UpstreamFailed("upstream_error", f"the discovery document lacks {key}")
-        expected = options.get("issuer")
-        if isinstance(expected, str) and expected.rstrip("/") != meta["issuer"].rstrip("/"):
-            raise UpstreamFailed("upstream_error", "the discovery document names another issuer")
-        self._metadata[url] = (time.monotonic(), meta)
-        return meta
-
-    async def _get_json(self, url: str, what: str) -> dict[str, Any]:
-        try:
-            async with httpx.AsyncClient(timeout=self.timeout, verify=self._tls) as http:
-                response = await http.get(url, headers={"Accept": "application/json"})
-        except httpx.TimeoutException as exc:
-            raise UpstreamFailed(
-                "timeout", f"the identity provider did not answer ({what})"
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise UpstreamFailed(
-                "unreachable", f"the identity provider is unreachable ({what})"
-            ) from exc
-        if response.status_code != 200:
-            raise UpstreamFailed(
-                "upstream_error", f"the identity provider answered {response.status_code} ({what})"
-            )
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise UpstreamFailed("upstream_error", f"the {what} is not JSON") from exc
-        if not isinstance(body, dict):
-            raise UpstreamFailed("upstream_error", f"the {what} is not a JSON object")
-        return body
+class Upstream(ProviderMetadata):
+    """Authlib's async OAuth 2.0 client, configured per connection."""
 
     def _client(self, connection: Connection, endpoints: Endpoints, redirect_uri: str) -> Any:
         options = connection.options or {}
@@ -261,9 +140,11 @@ class Upstream:
         nonce: str,
         redirect_uri: str,
         posted_user: str | None = None,
+        response_issuer: str | None = None,
     ) -> UpstreamResult:
         spec = spec_for(connection.strategy)
         options = connection.options or {}
+        await self.check_response_issuer(connection, response_issuer)
         endpoints = await self.endpoints(connection)
         timings: dict[str, float] = {}
         client = self._client(connection, endpoints, redirect_uri)
@@ -317,11 +198,7 @@ class Upstream:
             raise UpstreamFailed(
                 "missing_email", "the identity provider did not share an e-mail address"
             )
-        tokens = {
-            key: token[key]
-            for key in ("access_token", "refresh_token", "token_type", "expires_at", "scope")
-            if token.get(key) is not None
-        }
+        tokens = {key: token[key] for key in TOKEN_KEYS if token.get(key) is not None}
         return UpstreamResult(
             profile=profile,
             tokens=tokens,
@@ -352,6 +229,36 @@ class Upstream:
         if not isinstance(token, dict) or not token.get("access_token"):
             raise UpstreamFailed("upstream_error", "the token response has no access token")
         return dict(token)
+
+    async def refresh(self, connection: Connection, refresh_token: str) -> dict[str, Any]:
+        """New upstream tokens for a stored refresh token (RFC 6749 §6). A provider that sends
+        no new refresh token lets the old one live on, so it is kept."""
+        endpoints = await self.endpoints(connection)
+        client = self._client(connection, endpoints, "")
+        try:
+            token = await client.refresh_token(
+                endpoints.token,
+                refresh_token=refresh_token,
+                headers={"Accept": "application/json"},
+            )
+        except OAuthError as exc:
+            raise UpstreamFailed(
+                "upstream_error",
+                f"the identity provider refused the refresh token ({exc.error})",
+            ) from exc
+        except httpx.TimeoutException as exc:
+            raise UpstreamFailed("timeout", "the identity provider did not answer in time") from exc
+        except httpx.HTTPError as exc:
+            raise UpstreamFailed("unreachable", "the identity provider is unreachable") from exc
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UpstreamFailed("upstream_error", "the token response is not valid") from exc
+        finally:
+            await client.aclose()
+        if not isinstance(token, dict) or not token.get("access_token"):
+            raise UpstreamFailed("upstream_error", "the token response has no access token")
+        fresh = {key: token[key] for key in TOKEN_KEYS if token.get(key) is not None}
+        fresh.setdefault("refresh_token", refresh_token)
+        return fresh
 
     async def _get_profile(self, client: Any, url: str) -> dict[str, Any]:
         try:
@@ -419,17 +326,6 @@ class Upstream:
             raise UpstreamFailed("invalid_id_token", "the ID token was issued to another party")
         return claims
 
-    async def _keys(self, url: str, *, refresh: bool = False) -> KeySet:
-        cached = self._jwks.get(url)
-        if refresh or cached is None or time.monotonic() - cached[0] > METADATA_TTL:
-            body = await self._get_json(url, "key set")
-            cached = (time.monotonic(), body)
-            self._jwks[url] = cached
-        try:
-            return KeySet.import_key_set(cached[1])  # type: ignore[arg-type]
-        except (JoseError, ValueError, TypeError) as exc:
-            raise UpstreamFailed("upstream_error", "the provider's key set is not valid") from exc
-
 
 def provider_user_id(connection: Connection, profile: UpstreamProfile) -> str:
     """Auth0's identity user_id: the provider's id for social strategies, `{connection}|{id}`
@@ -446,3 +342,6 @@ def display_name(connection: Connection) -> str:
 
 def host_of(url: str) -> str:
     return urlsplit(url).netloc
+
+
+__all__ = ["Endpoints", "Upstream", "UpstreamFailed", "UpstreamResult"]

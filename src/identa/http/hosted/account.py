@@ -13,6 +13,8 @@ from identa.flows.errors import FlowNotFound, TicketInvalid
 from identa.http.context import request_context
 from identa.http.forms import BadForm
 from identa.http.hosted.common import CsrfFailed, Hosted, first_client, see_other
+from identa.http.hosted.connected import NOTICES as CONNECTED_NOTICES
+from identa.http.hosted.connected import connected_accounts
 from identa.identity.errors import PasswordPolicyError, TooManyAttempts, WrongCurrentPassword
 
 CSRF_MESSAGE = "Your session on this page expired. Please try again."
@@ -85,13 +87,14 @@ def router(h: Hosted) -> APIRouter:
             connection = (
                 view.connection if view else await h.c.flows.database_connection_for(db, client)
             )
-            await h.c.account.request_password_reset(
-                db,
-                email=email,
-                client=client,
-                connection=connection,
-                request=request_context(request),
-            )
+            if connection is not None:  # an application with only social logins has none
+                await h.c.account.request_password_reset(
+                    db,
+                    email=email,
+                    client=client,
+                    connection=connection,
+                    request=request_context(request),
+                )
             await uow.commit()
             return h.render(
                 request,
@@ -234,6 +237,7 @@ def router(h: Hosted) -> APIRouter:
                         "scopes": " ".join(consent.scopes),
                     }
                 )
+            connected = await connected_accounts(h, db, user, sso)
             await uow.commit()
             return h.render(
                 request,
@@ -243,6 +247,7 @@ def router(h: Hosted) -> APIRouter:
                 status_code=status_code,
                 has_password=has_password,
                 apps=apps,
+                **connected,
                 **extra,
             )
 
@@ -252,6 +257,7 @@ def router(h: Hosted) -> APIRouter:
             "profile_saved": "Your profile has been saved.",
             "verification_sent": "We've sent you a new verification email.",
             "access_revoked": "The application no longer has access to your account.",
+            **CONNECTED_NOTICES,
         }.get(request.query_params.get("notice", ""))
         return await account_page(request, notice=notice)
 

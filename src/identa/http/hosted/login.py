@@ -85,6 +85,7 @@ def router(h: Hosted) -> APIRouter:
             notice=notice,
             requires_username=view.requires_username,
             signup_allowed=view.signup_allowed,
+            password_login=view.password_login,
             buttons=view.buttons,
         )
 

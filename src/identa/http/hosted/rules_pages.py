@@ -93,8 +93,11 @@ def router(h: Hosted) -> APIRouter:
             brand = h.brand(view.tenant, view.client)
             pending = flow.request["rules_resumed"]
             connection = view.connection
-            if pending.get("connection") and pending["connection"] != connection.name:
-                connection = await c.connections.by_name(db, pending["connection"])
+            named = pending.get("connection")
+            if named and (connection is None or named != connection.name):
+                connection = await c.connections.by_name(db, named)
+            if connection is None:
+                return h.error_page(request, brand, "This login has expired. Please start again.")
             user = await c.users.get(db, str(pending["user_id"]))
             query = {k: v for k, v in request.query_params.items() if k != "state"}
             facts = LoginFacts(

@@ -1,6 +1,7 @@
-"""Hosted pages of a login through an upstream identity provider: the hop to the provider,
-its callback at /login/callback (the redirect URI registered at every provider, as with Auth0),
-and the page that asks for the existing account's password before linking (prompt mode)."""
+"""Hosted pages of a login through an upstream identity provider: the hop to the provider and
+its callback at /login/callback (the redirect URI registered at every provider, as with Auth0).
+The callback also ends the round trips of prompt-mode linking (hosted.link_prompt) and of
+connecting an account from the account page (hosted.connected)."""
 
 from __future__ import annotations
 
@@ -14,16 +15,17 @@ from starlette.responses import Response
 from identa.connections.social.upstream import UpstreamFailed, display_name
 from identa.core.errors import DomainError
 from identa.flows.errors import FlowNotFound
-from identa.flows.models import FlowView, LoginOutcome
-from identa.flows.social import CallbackRefused, NeedsLinkPrompt, Pending
+from identa.flows.models import LoginOutcome
+from identa.flows.social import CONNECT, CallbackRefused, NeedsLinkPrompt, Pending
 from identa.http.context import request_context
 from identa.http.forms import BadForm, read_form
-from identa.http.hosted.common import CsrfFailed, Hosted, see_other
+from identa.http.hosted import connected, link_prompt
+from identa.http.hosted.common import Hosted, see_other
+from identa.http.hosted.connected import finish_connect
 from identa.http.hosted.rules_pages import RULE_ERRORS, rules_response
-from identa.identity.errors import TooManyAttempts, UserBlocked, WrongCredentials
+from identa.http.hosted.upstream_hop import BROWSER_COOKIE, CALLBACK_PATH, upstream_redirect
+from identa.identity.errors import UserBlocked
 
-BROWSER_COOKIE = "identa_upstream"
-CALLBACK_PATH = "/login/callback"
 CALLBACK_PARAMS = ("state", "code", "error", "error_description", "user", "iss")
 
 REFUSALS = {
@@ -35,6 +37,7 @@ REFUSALS = {
     "invalid_profile": "{provider} sent a profile we cannot use.",
     "missing_email": "{provider} did not share your e-mail address, which this application needs.",
     "misconfigured": "The {provider} connection is not set up correctly.",
+    "issuer_mismatch": "The login response did not come from {provider}, so it was refused.",
 }
 
 
@@ -86,18 +89,7 @@ def router(h: Hosted) -> APIRouter:
                 message = template.format(provider=display_name(connection), detail=exc.message)
                 return refusal_page(request, h.brand(view.tenant, view.client), message, 502)
             await uow.commit()
-        response = Response(status_code=302, headers={"Location": begun.url})
-        response.set_cookie(
-            BROWSER_COOKIE,
-            begun.browser_token,
-            max_age=900,
-            path=CALLBACK_PATH,
-            httponly=True,
-            samesite="lax",
-            secure=h.secure,
-        )
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return upstream_redirect(h, begun)
 
     @r.post(CALLBACK_PATH)
     async def callback_post(request: Request) -> Response:
@@ -152,9 +144,15 @@ def router(h: Hosted) -> APIRouter:
                 return refusal_page(request, brand, message, 400 if error else 502)
             await uow.commit()
         try:
-            result = await c.social.exchange(pending, q["code"], q.get("user"))
+            result = await c.social.exchange(
+                pending, q["code"], q.get("user"), response_issuer=q.get("iss")
+            )
         except UpstreamFailed as exc:
             return await failed(request, pending, brand, exc.reason, exc.message)
+        if pending.purpose == CONNECT:
+            response = await finish_connect(h, request, pending, result, brand)
+            response.delete_cookie(BROWSER_COOKIE, path=CALLBACK_PATH)
+            return response
         async with c.unit_of_work() as uow:
             db = uow.session
             try:
@@ -209,80 +207,10 @@ def router(h: Hosted) -> APIRouter:
         status = 504 if reason == "timeout" else 502 if reason == "unreachable" else 400
         return refusal_page(request, brand, text, status)
 
-    # -- prompt mode: prove the existing account first --------------------------------------
-
-    async def link_page(
-        request: Request, view: FlowView, *, error: str | None = None, status_code: int = 200
-    ) -> Response:
-        async with c.unit_of_work() as uow:
-            user, _, connection = await c.social.pending_link(uow.session, view)
-        return h.render(
-            request,
-            "link",
-            brand=h.brand(view.tenant, view.client),
-            returns_to=view.client.callbacks or [],
-            status_code=status_code,
-            state=view.flow.id,
-            email=user.email,
-            provider=display_name(connection),
-            error=error,
-        )
-
-    @r.get("/u/link")
-    async def link_get(request: Request) -> Response:
-        async with c.unit_of_work() as uow:
-            try:
-                view = await c.flows.view(uow.session, request.query_params.get("state"))
-            except FlowNotFound as exc:
-                return h.error_page(request, await h.default_brand(uow.session), exc.message)
-        try:
-            return await link_page(request, view)
-        except DomainError as exc:
-            return h.error_page(request, h.brand(view.tenant, view.client), exc.message)
-
-    @r.post("/u/link")
-    async def link_post(request: Request) -> Response:
-        ctx = request_context(request)
-        async with c.unit_of_work() as uow:
-            db = uow.session
-            try:
-                view = await c.flows.view(db, request.query_params.get("state"))
-            except FlowNotFound as exc:
-                return h.error_page(request, await h.default_brand(db), exc.message)
-            try:
-                form = await h.form(request)
-            except (BadForm, CsrfFailed):
-                return await link_page(
-                    request, view, error="Your session on this page expired.", status_code=403
-                )
-            try:
-                if form.get("action") == "separate":
-                    outcome = await c.social.keep_separate(
-                        db, view, request=ctx, previous_session_token=h.session_token(request)
-                    )
-                else:
-                    outcome = await c.social.link_with_password(
-                        db,
-                        view,
-                        password=form.get("password", ""),
-                        request=ctx,
-                        previous_session_token=h.session_token(request),
-                    )
-            except (WrongCredentials, TooManyAttempts) as exc:
-                await uow.commit()  # failed attempts and their events are kept
-                message = "Wrong password." if isinstance(exc, WrongCredentials) else exc.message
-                return await link_page(request, view, error=message, status_code=401)
-            except RULE_ERRORS as exc:
-                await uow.commit()
-                return rules_response(h, request, view.flow, h.brand(view.tenant, view.client), exc)
-            except DomainError as exc:
-                await uow.rollback()
-                return h.error_page(request, h.brand(view.tenant, view.client), exc.message)
-            await uow.commit()
-        return logged_in(outcome)
-
     async def _brand() -> Any:
         async with c.unit_of_work() as uow:
             return await h.default_brand(uow.session)
 
+    r.include_router(link_prompt.router(h))
+    r.include_router(connected.router(h))
     return r

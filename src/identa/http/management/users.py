@@ -25,13 +25,14 @@ from identa.http.management.auth import Caller, authenticate
 from identa.http.management.common import api, string_field
 from identa.http.management.errors import MANAGEMENT_MAX_BODY, ApiError, bad_request, not_found
 from identa.http.management.identities import add_identity_routes
+from identa.http.management.idp_refresh import refresh_expired_idp_tokens
 from identa.http.management.paging import (
     checkpoint_take,
     paging,
     select_fields,
 )
 from identa.identity.errors import PasswordPolicyError, UserExists, UsernameExists
-from identa.identity.idp_tokens import user_for_caller
+from identa.identity.idp_tokens import IDP_TOKEN_SCOPE, user_for_caller
 from identa.identity.models import User
 from identa.identity.profile import NewDatabaseUser, user_to_dict
 from identa.search import InvalidQuery, compile_user_query
@@ -145,6 +146,8 @@ def router(c: Container) -> APIRouter:
     @api
     async def get_user(request: Request) -> Response:
         caller = await authenticate(c, request, "read:users")
+        if IDP_TOKEN_SCOPE in caller.scopes:
+            await refresh_expired_idp_tokens(c, request.path_params["user_id"])
         async with c.unit_of_work() as uow:
             user = await load(uow.session, request.path_params["user_id"])
             out = user_for_caller(user, caller.scopes, c.social.tokens)
