@@ -42,6 +42,7 @@ from identa.profiling.service import ProfilingService
 from identa.rules.pipeline import RulesPipeline
 from identa.rules.redirects import RedirectStates
 from identa.rules.runtime import RuleRunner
+from identa.rules.service import CONFIG_PURPOSE as RULES_CONFIG_PURPOSE
 from identa.rules.service import RuleService
 from identa.sessions.service import SessionService
 from identa.settings import Settings
@@ -143,7 +144,7 @@ def build_container(
     account = AccountFlows(flows)
     flows.enrichment = Enrichment(clock, GeoIp(settings.enrichment.geoip_database))
     linker = AccountLinker(clock, user_events)
-    rules = RuleService(clock)
+    rules = RuleService(clock, SecretBox(secret_key, RULES_CONFIG_PURPOSE))
     rule_runner = RuleRunner(workers=settings.rules.workers or None)
     pipeline = RulesPipeline(
         rules=rules,
@@ -152,6 +153,7 @@ def build_container(
         linker=linker,
         runner=rule_runner,
         budget_s=settings.rules.budget_seconds,
+        mentions=flows.enrichment,
     )
     profiling = ProfilingService(clock, tenants, users)
     flows.post_login = PostLogin(

@@ -43,7 +43,7 @@ async def initialise(container: Container, *, migrate: bool = True) -> InitRepor
     settings = container.settings
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if migrate:
-        await upgrade_async(settings.resolved_database_url)
+        await upgrade_async(settings.resolved_database_url, secret_key=container.secret_key)
     created: list[str] = []
     bootstrap_path = settings.data_dir / BOOTSTRAP_FILE
     saved: dict[str, str] = {}

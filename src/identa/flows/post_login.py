@@ -70,6 +70,12 @@ def _subject(client: Client | None, connection: Connection | None, user: User) -
     )
 
 
+def authorize_protocol(response_type: str | None) -> str:
+    """Auth0's `context.protocol` for an /authorize request: the code flow is the basic
+    profile, flows that return tokens from /authorize the implicit one."""
+    return "oidc-basic-profile" if (response_type or "code") == "code" else "oidc-implicit-profile"
+
+
 def with_state(url: str, state: str) -> str:
     parts = urlsplit(url)
     query = (parts.query + "&" if parts.query else "") + urlencode({"state": state})
@@ -96,28 +102,39 @@ class PostLogin:
         result: PipelineResult,
         facts: LoginFacts,
         user: User,
+        failure_log: LogType | None,
     ) -> None:
-        """Records `f` and raises for a deny or a failure."""
+        """Records `failure_log` (unless None: the caller records its own event, with the
+        exception's `details`) and raises for a deny or a failure."""
         details = {"rules": result.details()}
+        interaction = result.redirect_url == "interaction_required"
         if result.status == "deny":
             description = result.message or "Unauthorized"
             details["error"] = {"message": description, "oauthError": "access_denied"}
+        elif interaction:
+            description = "A rule asked for a redirect, which this flow cannot follow"
+            details["error"] = {"message": description, "oauthError": "interaction_required"}
         else:
             description = f"Rule error: {result.message}"
             details["error"] = {"message": result.message, "type": "rule_error"}
-        self.events.record(
-            db,
-            LogType.FAILED_LOGIN,
-            subject=_subject(facts.client, facts.connection, user),
-            request=facts.request,
-            description=description[:500],
-            details=details,
-        )
+        if failure_log is not None:
+            self.events.record(
+                db,
+                failure_log,
+                subject=_subject(facts.client, facts.connection, user),
+                request=facts.request,
+                description=description[:500],
+                details=details,
+            )
         if result.status == "deny":
-            raise RulesDenied(result.message or "Unauthorized")
-        if result.redirect_url == "interaction_required":
-            raise RulesFailed(result.message or "interaction_required", code="interaction_required")
-        raise RulesFailed(result.message or "a rule failed")
+            raise RulesDenied(result.message or "Unauthorized", rules=details["rules"])
+        if interaction:
+            raise RulesFailed(
+                result.message or "interaction_required",
+                code="interaction_required",
+                rules=details["rules"],
+            )
+        raise RulesFailed(result.message or "a rule failed", rules=details["rules"])
 
     async def run(
         self,
@@ -128,13 +145,17 @@ class PostLogin:
         flow: LoginFlow | None = None,
         resume_after: tuple[int, str] | None = None,
         resume_context: dict[str, Any] | None = None,
+        failure_log: LogType | None = LogType.FAILED_LOGIN,
     ) -> Passed:
-        """Runs the rules; raises RulesDenied, RulesFailed or RulesRedirect (flow kept open)."""
+        """Runs the rules; raises RulesDenied, RulesFailed or RulesRedirect (flow kept open).
+
+        A refusal is logged as `failure_log` (`f` by default, `fsa` for silent authentication;
+        None when the caller logs it itself, e.g. the token endpoint's `fertft`)."""
         result = await self.pipeline.run(
             db, user, facts, resume_after=resume_after, resume_context=resume_context
         )
         if result.status in ("deny", "error"):
-            self._refuse(db, result, facts, user)
+            self._refuse(db, result, facts, user, failure_log)
         if result.status == "redirect" and flow is not None and result.redirect_url:
             token, state = self.states.issue(flow.id)
             flow.request = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class OAuthError(Exception):
     """RFC 6749 §5.2 / OIDC Core §3.1.2.6 error. `status` is Auth0's status for the case."""
@@ -11,6 +13,8 @@ class OAuthError(Exception):
         self.error = error
         self.description = description
         self.status = status
+        # Extra facts for the failure's log event (e.g. the rules' runs), never sent.
+        self.details: dict[str, Any] = {}
 
     def as_dict(self) -> dict[str, str]:
         return {"error": self.error, "error_description": self.description}

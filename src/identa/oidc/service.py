@@ -247,6 +247,23 @@ class OidcService(ApiRegistry):
             raise invalid_grant("Unknown or invalid refresh token.")
         return row
 
+    async def usable_refresh_token(
+        self, db: AsyncSession, client: Client, token: str
+    ) -> RefreshToken:
+        """The refresh token if it could be rotated now, without rotating it (the rules run in
+        between, and a refusal by them leaves the token usable). A token that cannot be used goes
+        through `rotate_refresh_token`, whose refusals (and reuse detection) apply."""
+        row = await db.scalar(select(RefreshToken).where(RefreshToken.token_hash == _digest(token)))
+        if (
+            row is None
+            or row.client_id != client.client_id
+            or row.revoked_at is not None
+            or row.rotated_at is not None
+            or row.expires_at <= self._clock.now()
+        ):
+            return await self.rotate_refresh_token(db, client, token)
+        return row
+
     async def revoke_family(self, db: AsyncSession, family_id: str) -> None:
         await db.execute(
             update(RefreshToken)

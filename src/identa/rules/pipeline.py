@@ -19,13 +19,22 @@ from identa.clients.models import Client
 from identa.connections.models import Connection
 from identa.core.context import RequestContext
 from identa.core.errors import DomainError
+from identa.enrichment.service import Enrichment
 from identa.identity.linking import AccountLinker
 from identa.identity.models import User
 from identa.identity.profile import user_to_dict
 from identa.identity.service import UserService
 from identa.rules.claims import build_context, filter_claims
 from identa.rules.models import Rule
-from identa.rules.runtime import DEFAULT_BUDGET_S, RuleRecord, RuleRunner, RuleSpec, RunOutcome
+from identa.rules.runtime import (
+    DEFAULT_BUDGET_S,
+    MentionCapture,
+    MetadataUpdate,
+    RuleRecord,
+    RuleRunner,
+    RuleSpec,
+    RunOutcome,
+)
 from identa.rules.service import RuleService
 from identa.tenants.service import TenantService
 
@@ -64,6 +73,7 @@ class PipelineResult:
     dropped_claims: list[str] = field(default_factory=list)
     duration_ms: float = 0.0
     linked_from: str | None = None
+    mentions_added: int = 0
 
     @property
     def ran(self) -> bool:
@@ -82,6 +92,8 @@ class PipelineResult:
             out["dropped_claims"] = sorted(set(self.dropped_claims))
         if self.linked_from:
             out["linked_from"] = self.linked_from
+        if self.mentions_added:
+            out["mentions_added"] = self.mentions_added
         return out
 
 
@@ -115,8 +127,11 @@ class RulesPipeline:
         linker: AccountLinker,
         runner: RuleRunner,
         budget_s: float = DEFAULT_BUDGET_S,
+        mentions: Enrichment | None = None,
     ) -> None:
         self.rules = rules
+        # Scores and stores the mentions rules capture (the same service as the API's).
+        self.mentions = mentions
         self.tenants = tenants
         self.users = users
         self.linker = linker
@@ -161,7 +176,8 @@ class RulesPipeline:
         fail_open = {row.id for row in rows if row.fail_open}
         specs = [RuleSpec(row.id, row.name, row.script, row.runtime) for row in rows]
         by_id = {row.id: row for row in rows}
-        updates = []
+        updates: list[MetadataUpdate] = []
+        mentions: list[MentionCapture] = []
         while specs:
             budget = self.budget_s - (time.monotonic() - started)
             if budget <= 0.05:
@@ -183,6 +199,7 @@ class RulesPipeline:
                 result.records.append(_record(outcome.records[-1], False))
             if not crashed:
                 updates.extend(outcome.metadata_updates)
+                mentions.extend(outcome.mentions)
                 profile, context = outcome.user, outcome.context
             rest = self._after_stop(specs, outcome)
             if outcome.error is not None and outcome.error.rule_id in fail_open:
@@ -211,6 +228,8 @@ class RulesPipeline:
         result.duration_ms = (time.monotonic() - started) * 1000
         if result.status in ("continue", "deny", "redirect"):
             await self._apply_updates(db, result, updates)
+        if result.status in ("continue", "deny", "redirect"):
+            await self._add_mentions(db, result, mentions)
         result.context = context
         id_claims, dropped = filter_claims(context.get("idToken") or {})
         access_claims, dropped_access = filter_claims(
@@ -296,8 +315,33 @@ class RulesPipeline:
             extra={"identa": {"usersWithSameEmail": same_email}},
         )
 
+    async def _add_mentions(
+        self, db: AsyncSession, result: PipelineResult, mentions: list[MentionCapture]
+    ) -> None:
+        """`api.mentions.add` / `identa.mentions.add`, through the service behind the API."""
+        for mention in mentions:
+            if self.mentions is None:
+                result.status, result.message = "error", "mentions are not available to rules"
+                return
+            target = (
+                result.user
+                if mention.user_id == result.user.user_id
+                else await self.users.find(db, mention.user_id)
+            )
+            if target is None:
+                continue
+            try:
+                await self.mentions.add_mention(
+                    db, target, text=mention.text, source=mention.source, url=mention.url
+                )
+            except DomainError as exc:
+                result.status = "error"
+                result.message = f"a rule's mention was refused: {exc.message}"
+                return
+            result.mentions_added += 1
+
     async def _apply_updates(
-        self, db: AsyncSession, result: PipelineResult, updates: list[Any]
+        self, db: AsyncSession, result: PipelineResult, updates: list[MetadataUpdate]
     ) -> None:
         """Auth0's updateUserMetadata / updateAppMetadata, in order (top-level merge)."""
         for update in updates:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Sequence
 
@@ -12,7 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from identa.core import ids
 from identa.core.clock import Clock
 from identa.core.errors import Conflict, InvalidInput, NotFound
+from identa.core.secretbox import SecretBox
 from identa.rules.models import Rule, RuleConfig
+from identa.rules.syntax import RuleSyntaxError, check_syntax
+
+__all__ = ["RuleNotFound", "RuleService", "RuleSyntaxError", "check_syntax", "detect_runtime"]
 
 NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9 \-]*[A-Za-z0-9])?$")
 RUNTIMES = ("javascript", "python")
@@ -25,60 +28,20 @@ class RuleNotFound(NotFound):
     code = "inexistent_rule"
 
 
-def check_syntax(script: str, runtime: str) -> None:
-    """A cheap check at save time, without running anything: Python is parsed (never executed
-    in the server) and must define `rule`; JavaScript must look like an Auth0 rule function.
-    Deeper JavaScript errors are reported by the sandbox at the first login."""
-    if runtime == "python":
-        try:
-            tree = ast.parse(script, filename="<rule>")
-        except SyntaxError as exc:
-            raise InvalidInput(f"SyntaxError: {exc.msg} (line {exc.lineno})") from None
-        if not any(
-            isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == "rule"
-            for node in tree.body
-        ):
-            raise InvalidInput("a Python rule must define rule(user, context, configuration, api)")
-        return
-    body = script.strip()
-    if not body.startswith(("function", "async function", "(")):
-        raise InvalidInput("a JavaScript rule must be a function (user, context, callback)")
-    pairs = {"(": ")", "[": "]", "{": "}"}
-    depth: list[str] = []
-    quote: str | None = None
-    i, n = 0, len(body)
-    while i < n:
-        char = body[i]
-        if quote:
-            if char == "\\":
-                i += 1
-            elif char == quote:
-                quote = None
-        elif body.startswith("//", i):
-            end = body.find("\n", i)
-            i = n if end < 0 else end
-        elif body.startswith("/*", i):
-            end = body.find("*/", i + 2)
-            i = n if end < 0 else end + 1
-        elif char in "'\"`":
-            quote = char
-        elif char in pairs:
-            depth.append(pairs[char])
-        elif char in ")]}" and (not depth or depth.pop() != char):
-            raise InvalidInput(f"SyntaxError: unbalanced '{char}' in the script")
-        i += 1
-    if depth or quote:
-        raise InvalidInput("SyntaxError: the script ends before its function does")
-
-
 def detect_runtime(script: str) -> str:
     """Auth0's rules are JavaScript functions; anything else is taken to be Python."""
     return "javascript" if script.lstrip().startswith(("function", "async function")) else "python"
 
 
+# The SecretBox purpose of rules-configs values (the migration that sealed them uses it too).
+CONFIG_PURPOSE = "rules-configs"
+
+
 class RuleService:
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, box: SecretBox) -> None:
         self._clock = clock
+        # rules-configs values are stored sealed; only `configuration()` opens them.
+        self._box = box
 
     async def all(self, db: AsyncSession, *, enabled: bool | None = None) -> Sequence[Rule]:
         query = select(Rule).order_by(Rule.order, Rule.name)
@@ -201,11 +164,12 @@ class RuleService:
             raise InvalidInput("key must be 1 to 127 characters: letters, digits, _-@*+:")
         if len(value) > 64 * 1024:
             raise InvalidInput("value must be at most 64 KB")
+        sealed = self._box.seal(value)
         row = await db.get(RuleConfig, key)
         if row is None:
-            db.add(RuleConfig(key=key, value=value, updated_at=self._clock.now()))
+            db.add(RuleConfig(key=key, value=sealed, updated_at=self._clock.now()))
         else:
-            row.value = value
+            row.value = sealed
             row.updated_at = self._clock.now()
         await db.flush()
 
@@ -216,5 +180,11 @@ class RuleService:
             await db.flush()
 
     async def configuration(self, db: AsyncSession) -> dict[str, str]:
-        rows = (await db.scalars(select(RuleConfig))).all()
-        return {row.key: row.value for row in rows}
+        """The values the rules see as `configuration`, opened. A value that cannot be opened
+        (sealed under another secret key) is left out rather than handed over sealed."""
+        out: dict[str, str] = {}
+        for row in (await db.scalars(select(RuleConfig))).all():
+            clear = self._box.open(row.value)
+            if clear is not None:
+                out[row.key] = clear
+        return out

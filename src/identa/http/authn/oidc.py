@@ -16,6 +16,7 @@ from identa.flows.errors import FlowNotFound
 from identa.flows.service import subject_for
 from identa.http.authn.dbconnections import read_payload
 from identa.http.authn.responses import authorization_response
+from identa.http.authn.sso_rules import Refused, record_sso_login, rules_on_session
 from identa.http.authn.token import PASSWORD_REALM
 from identa.http.context import request_context
 from identa.http.forms import BadForm
@@ -288,7 +289,12 @@ def router(h: Hosted) -> APIRouter:
                     )
                     await uow.commit()
                     return error_redirect(req, "login_required", "Login required")
-                response = await complete(db, req, sso, request)
+                ruled = await rules_on_session(h, db, request, client, req, sso, silent=True)
+                if isinstance(ruled, Refused):
+                    # The rules logged fsa with their runs.
+                    await uow.commit()
+                    return ruled.response
+                response = await complete(db, req, sso, request, claims=ruled.claims)
                 location = response.headers.get("location", "")
                 if "error=" not in location and not location.startswith("/u/consent"):
                     c.events.record(
@@ -296,6 +302,7 @@ def router(h: Hosted) -> APIRouter:
                         LogType.SUCCESS_SILENT_AUTH,
                         subject=subject_for(client, None, await c.users.find(db, sso.user_id)),
                         request=request_context(request),
+                        details={"session_id": sso.id, **ruled.details},
                     )
                 else:
                     await failed(
@@ -310,7 +317,12 @@ def router(h: Hosted) -> APIRouter:
                 await uow.commit()
                 return response
             if sso is not None and "login" not in prompts and req.screen_hint != "signup":
-                response = await complete(db, req, sso, request)
+                ruled = await rules_on_session(h, db, request, client, req, sso, silent=False)
+                if isinstance(ruled, Refused):
+                    await uow.commit()
+                    return ruled.response
+                record_sso_login(h, db, request, client, sso, ruled)
+                response = await complete(db, req, sso, request, claims=ruled.claims)
                 await uow.commit()
                 return response
             try:

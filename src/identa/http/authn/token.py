@@ -15,6 +15,7 @@ from identa.events.catalog import LogType
 from identa.flows.post_login import RulesDenied, RulesFailed
 from identa.flows.service import subject_for
 from identa.http.authn.dbconnections import read_payload
+from identa.http.authn.refresh_rules import rules_on_refresh
 from identa.http.context import request_context
 from identa.http.forms import BadForm
 from identa.identity.errors import TooManyAttempts, UserBlocked, WrongCredentials
@@ -59,6 +60,7 @@ def router(c: Container) -> APIRouter:
         async with c.unit_of_work() as uow:
             db = uow.session
             client = None
+            logged: dict[str, Any] = {}
             try:
                 authn = await c.client_auth.authenticate(
                     db, params, request.headers.get("authorization")
@@ -74,7 +76,7 @@ def router(c: Container) -> APIRouter:
                     raise unauthorized_client(
                         f"Grant type '{grant_type}' not allowed for the client."
                     )
-                body = await run_grant(db, grant_type, authn.client, params, ctx, request)
+                body = await run_grant(db, grant_type, authn.client, params, ctx, logged)
             except OAuthError as exc:
                 if grant_type in GRANT_EVENTS:
                     c.events.record(
@@ -83,7 +85,7 @@ def router(c: Container) -> APIRouter:
                         subject=subject_for(client, None),
                         request=ctx,
                         description=exc.description,
-                        details={"error": exc.as_dict(), "grant_type": grant_type},
+                        details={"error": exc.as_dict(), "grant_type": grant_type, **exc.details},
                     )
                 await uow.commit()
                 return oauth_json(exc)
@@ -92,14 +94,20 @@ def router(c: Container) -> APIRouter:
                 GRANT_EVENTS[grant_type][0],
                 subject=subject_for(client, None),
                 request=ctx,
-                details={"grant_type": grant_type},
+                details={"grant_type": grant_type, **logged},
             )
             await uow.commit()
         return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     async def run_grant(
-        db: Any, grant_type: str, client: Any, params: dict[str, Any], ctx: Any, request: Request
+        db: Any,
+        grant_type: str,
+        client: Any,
+        params: dict[str, Any],
+        ctx: Any,
+        logged: dict[str, Any],
     ) -> dict[str, Any]:
+        """The token response; `logged` receives details for the success event."""
         if grant_type == "authorization_code":
             code, user = await c.oidc.redeem_code(db, client, params)
             grant = Grant(
@@ -120,10 +128,17 @@ def router(c: Container) -> APIRouter:
             value = params.get("refresh_token")
             if not isinstance(value, str) or not value:
                 raise invalid_request("missing refresh_token parameter")
-            old = await c.oidc.rotate_refresh_token(db, client, value)
+            old = await c.oidc.usable_refresh_token(db, client, value)
             user = await c.users.get(db, old.user_id)
             if user.blocked:
                 raise OAuthError("unauthorized", "user is blocked", 401)
+            ruled = await rules_on_refresh(c, db, client, user, old, params, ctx)
+            claims = old.extra_claims
+            if ruled is not None:
+                user, claims = ruled.user, ruled.claims
+                logged.update(ruled.details)
+            # Rotated only now: a refusal by the rules leaves the refresh token usable.
+            old = await c.oidc.rotate_refresh_token(db, client, value)
             scope = old.scope
             requested = params.get("scope")
             if isinstance(requested, str) and requested:
@@ -136,7 +151,7 @@ def router(c: Container) -> APIRouter:
                 audience=old.audience,
                 auth_time=old.auth_time,
                 session_id=old.session_id,
-                **Grant.claims_from(old.extra_claims),
+                **Grant.claims_from(claims),
             )
             tokens, _ = await c.oidc.tokens_for(
                 db, grant, with_refresh=True, family_id=old.family_id

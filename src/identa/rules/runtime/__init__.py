@@ -7,6 +7,7 @@ from identa.rules.runtime.allowlist import HostPolicy, HostRefused
 from identa.rules.runtime.pool import Limits
 from identa.rules.runtime.runner import DEFAULT_BUDGET_S, RuleRunner
 from identa.rules.runtime.types import (
+    MentionCapture,
     MetadataUpdate,
     RuleFailure,
     RuleRecord,
@@ -19,6 +20,7 @@ __all__ = [
     "HostPolicy",
     "HostRefused",
     "Limits",
+    "MentionCapture",
     "MetadataUpdate",
     "RuleFailure",
     "RuleRecord",

@@ -13,6 +13,7 @@ from typing import Any
 from identa.rules.runtime.gateway import HttpGateway
 from identa.rules.runtime.pool import Limits, WorkerCrashed, WorkerPool
 from identa.rules.runtime.types import (
+    MentionCapture,
     MetadataUpdate,
     RuleFailure,
     RuleRecord,
@@ -136,8 +137,11 @@ def _outcome(reply: dict[str, Any]) -> RunOutcome:
         user=reply["user"],
         context=reply["context"],
         metadata_updates=[
-            MetadataUpdate(u["user_id"], u["kind"], u["value"]) for u in reply["updates"]
+            MetadataUpdate(u["user_id"], u["kind"], u["value"])
+            for u in reply["updates"]
+            if u["kind"] in ("user_metadata", "app_metadata")
         ],
+        mentions=[_mention(u) for u in reply["updates"] if u["kind"] == "mention"],
         records=[
             RuleRecord(
                 rule_id=r["id"],
@@ -165,6 +169,17 @@ def _outcome(reply: dict[str, Any]) -> RunOutcome:
             stop["rule_id"], stop["rule_name"], stop["message"], stop.get("reason", "exception")
         )
     return outcome
+
+
+def _mention(update: dict[str, Any]) -> MentionCapture:
+    value = update["value"]
+    url = value.get("url")
+    return MentionCapture(
+        user_id=str(update["user_id"]),
+        text=str(value.get("text", "")),
+        source=str(value.get("source") or "rule"),
+        url=str(url) if url is not None else None,
+    )
 
 
 def _crashed(

@@ -41,6 +41,17 @@ class MetadataUpdate:
 
 
 @dataclass(frozen=True)
+class MentionCapture:
+    """A rule's `api.mentions.add` / `identa.mentions.add`: a text about the company, attached
+    to `user_id` and scored for sentiment by the server in the login's transaction."""
+
+    user_id: str
+    text: str
+    source: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
 class RuleRecord:
     """One rule's run, for the login's event."""
 
@@ -72,6 +83,7 @@ class RunOutcome:
     user: dict[str, Any]
     context: dict[str, Any]
     metadata_updates: list[MetadataUpdate] = field(default_factory=list)
+    mentions: list[MentionCapture] = field(default_factory=list)
     records: list[RuleRecord] = field(default_factory=list)
     denied: str | None = None
     denied_by: str | None = None

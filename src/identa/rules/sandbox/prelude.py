@@ -163,6 +163,21 @@ PRELUDE = r"""
   G.auth0 = { users: { updateUserMetadata: metadataUpdate('user_metadata'),
                        updateAppMetadata: metadataUpdate('app_metadata') } };
 
+  // Identa's extension: identa.mentions.add(userId, {text, source, url}) -> Promise. The server
+  // scores the text for sentiment and attaches it to the customer once the rules have finished.
+  function addMention(userId, mention) {
+    var m = mention || {};
+    var text = m.text, source = m.source === undefined ? 'rule' : m.source, url = m.url;
+    if (typeof text !== 'string' || !text.trim()) return Promise.reject(new TypeError("a mention's text must be a non-empty string"));
+    if (text.length > 10000) return Promise.reject(new RangeError("a mention's text is longer than 10000 characters"));
+    if (typeof source !== 'string' || !source || source.length > 64) return Promise.reject(new TypeError("a mention's source must be 1 to 64 characters"));
+    if (url !== undefined && url !== null && (typeof url !== 'string' || url.length > 2048)) return Promise.reject(new TypeError("a mention's url must be a string of at most 2048 characters"));
+    state.meta.push({ user_id: String(userId), kind: 'mention',
+                      value: { text: text, source: source, url: url === undefined ? null : url } });
+    return Promise.resolve();
+  }
+  G.identa = { mentions: { add: addMention } };
+
   var B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
   function btoaText(text) {
     var bytes = unescape(encodeURIComponent(text)), out = '';

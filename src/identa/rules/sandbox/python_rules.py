@@ -407,6 +407,34 @@ class UsersApi:
         return self._record("app_metadata", user_id, metadata)
 
 
+MAX_MENTION_TEXT = 10_000
+MAX_MENTION_SOURCE = 64
+MAX_MENTION_URL = 2048
+
+
+class MentionsApi:
+    """`api.mentions.add(user_id, text, source="rule", url=None)`: the server scores the text
+    (VADER) and updates the customer's sentiment in the login's transaction, after the rules."""
+
+    def __init__(self, updates: list[dict[str, Any]]) -> None:
+        self._updates = updates
+
+    def add(
+        self, user_id: str, text: str, source: str = "rule", url: str | None = None
+    ) -> _Awaitable:
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("a mention's text must be a non-empty string")
+        if len(text) > MAX_MENTION_TEXT:
+            raise ValueError(f"a mention's text is longer than {MAX_MENTION_TEXT} characters")
+        if not isinstance(source, str) or not source or len(source) > MAX_MENTION_SOURCE:
+            raise ValueError(f"a mention's source must be 1 to {MAX_MENTION_SOURCE} characters")
+        if url is not None and (not isinstance(url, str) or len(url) > MAX_MENTION_URL):
+            raise ValueError(f"a mention's url must be a string of at most {MAX_MENTION_URL}")
+        value = {"text": text, "source": source, "url": url}
+        self._updates.append({"user_id": str(user_id), "kind": "mention", "value": value})
+        return _Awaitable(None)
+
+
 class Api:
     """The `api` argument of a Python rule."""
 
@@ -416,6 +444,7 @@ class Api:
     def __init__(self, host_call: HostCall, updates: list[dict[str, Any]]) -> None:
         self.users = UsersApi(updates)
         self.http = HttpApi(host_call)
+        self.mentions = MentionsApi(updates)
 
 
 def call_rule(
