@@ -3,6 +3,7 @@
 from identa.analytics import models as analytics_models
 from identa.clients import models as clients_models
 from identa.connections import models as connections_models
+from identa.console import models as console_models
 from identa.db.base import Base
 from identa.enrichment import models as enrichment_models
 from identa.events import models as events_models
@@ -23,6 +24,7 @@ __all__ = [
     "analytics_models",
     "clients_models",
     "connections_models",
+    "console_models",
     "enrichment_models",
     "events_models",
     "flows_models",

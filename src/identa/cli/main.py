@@ -61,10 +61,12 @@ def init(
     ] = False,
 ) -> None:
     """Set up (or check) this deployment: migrations, keys, default connection and applications."""
+    from identa.cli.console import describe_admin, run_ensure_admin
     from identa.cli.runtime import run_init
 
     settings = Settings()
     report = asyncio.run(run_init(settings))
+    admin = asyncio.run(run_ensure_admin(settings, demo=False))
     if as_json:
         typer.echo(
             json.dumps(
@@ -74,13 +76,19 @@ def init(
                     "audience": f"{settings.public_url}/api/v2/",
                     "token_endpoint": f"{settings.public_url}/oauth/token",
                     "default_client_id": report.default_client_id,
+                    "console_admin": (
+                        {"email": admin.email, "password": admin.password} if admin else None
+                    ),
                 }
             )
         )
         return
     for item in report.created or ["nothing: already initialised"]:
         console.print(f"created {item}")
+    if admin is not None and admin.created:
+        console.print(f"created console administrator {admin.email}")
     console.print(f"management client: [bold]{report.management_client_id}[/bold]")
+    console.print(describe_admin(settings, admin, show=False))
 
 
 @app.command()
@@ -102,6 +110,9 @@ def serve(
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
     report = asyncio.run(run_init(settings))
+    from identa.cli.console import describe_admin, run_ensure_admin
+
+    admin = asyncio.run(run_ensure_admin(settings, demo=False))
     if report.created:
         console.print(f"[green]Initialised Identa in {settings.data_dir.resolve()}[/green]")
         for item in report.created:
@@ -111,7 +122,8 @@ def serve(
         f"  sign up or log in:  {settings.public_url}/u/signup  ·  {settings.public_url}/u/login\n"
         f"  your account:       {settings.public_url}/u/account\n"
         f"  management client:  {report.management_client_id} "
-        f"(secret in {settings.data_dir / 'bootstrap-client.json'})"
+        f"(secret in {settings.data_dir / 'bootstrap-client.json'})\n"
+        f"  {describe_admin(settings, admin, show=False)}"
     )
     uvicorn.run(
         create_app(settings),
@@ -310,6 +322,12 @@ def demo(
         f"[green]demo loaded[/green]: {report.customers} customers, {report.events} log events, "
         f"{report.mentions} mentions in {report.seconds} s"
     )
+    from identa.cli.console import describe_admin, run_ensure_admin
+
+    settings = Settings()
+    console.print(
+        describe_admin(settings, asyncio.run(run_ensure_admin(settings, demo=True)), show=True)
+    )
 
 
 @analytics_app.command("rollup")
@@ -332,3 +350,7 @@ def main() -> None:
 from identa.cli.rules import rules_app  # noqa: E402
 
 app.add_typer(rules_app, name="rules")
+
+from identa.cli.console import console_app  # noqa: E402
+
+app.add_typer(console_app, name="console")

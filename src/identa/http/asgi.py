@@ -13,6 +13,7 @@ from starlette.staticfiles import StaticFiles
 
 from identa import __version__
 from identa.container import Container
+from identa.http import console as staff_console
 from identa.http import health
 from identa.http.authn import dbconnections, oidc, token
 from identa.http.cors import AllowedOrigins, CorsMiddleware
@@ -99,6 +100,7 @@ def build_asgi(container: Container, templates: Templates, *, run_workers: bool 
     app.include_router(log_streams.router(container))
     app.include_router(rules.router(container))
     app.include_router(management_profiling.router(container))
+    staff_console.install(app, container)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -1,0 +1,1 @@
+"""The staff console's domain: staff accounts, their sessions and the audit log."""
