@@ -6,6 +6,8 @@ providers; or they keep the two apart. Nothing is linked on an e-mail match alon
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING
@@ -15,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from identa.connections.models import Connection
 from identa.connections.social.presets import is_upstream
 from identa.connections.social.upstream import display_name
+from identa.core import ids
 from identa.core.context import RequestContext
 from identa.core.errors import DomainError, InvalidInput
 from identa.events.catalog import LogType
@@ -26,6 +29,10 @@ from identa.identity.social import FederatedLogin
 
 if TYPE_CHECKING:
     from identa.flows.social import SocialLogins
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
 
 
 class LinkProofFailed(DomainError):
@@ -45,13 +52,27 @@ class LinkPrompts:
         for user in candidates:
             has_password = await self.flows.users.database_credential(db, user) is not None
             if has_password or await self.proof_providers(db, view, user):
+                browser = ids.opaque_token(24)
                 view.flow.request = {
                     **view.flow.request,
-                    "pending_link": {"user_id": user.user_id, "login": asdict(login)},
+                    "pending_link": {
+                        "user_id": user.user_id,
+                        "login": asdict(login),
+                        "browser": _digest(browser),
+                    },
                 }
                 await db.flush()
-                return NeedsLinkPrompt(flow_id=view.flow.id)
+                return NeedsLinkPrompt(flow_id=view.flow.id, browser_token=browser)
         return None
+
+    @staticmethod
+    def held_by(view: FlowView, browser_token: str | None) -> bool:
+        """True when `browser_token` (the cookie set as the provider's answer was taken) is the
+        one of this flow's pending link: the flow id alone never lets a browser use it."""
+        pending = view.flow.request.get("pending_link")
+        if not isinstance(pending, dict) or not browser_token:
+            return False
+        return hmac.compare_digest(_digest(browser_token), str(pending.get("browser")))
 
     async def pending_link(
         self, db: AsyncSession, view: FlowView

@@ -86,7 +86,11 @@ class Pending:
 
 @dataclass(frozen=True)
 class NeedsLinkPrompt:
+    """The customer must prove the existing account first (/u/link). `browser_token` goes into
+    a cookie: only the browser that came back from the provider may use that page."""
+
     flow_id: str
+    browser_token: str
 
 
 def _digest(value: str) -> str:

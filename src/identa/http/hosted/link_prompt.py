@@ -17,8 +17,16 @@ from identa.http.context import request_context
 from identa.http.forms import BadForm
 from identa.http.hosted.common import CsrfFailed, Hosted, see_other
 from identa.http.hosted.rules_pages import RULE_ERRORS, rules_response
-from identa.http.hosted.upstream_hop import BROWSER_COOKIE, CALLBACK_PATH, upstream_redirect
+from identa.http.hosted.upstream_hop import (
+    BROWSER_COOKIE,
+    CALLBACK_PATH,
+    LINK_COOKIE,
+    LINK_PATH,
+    upstream_redirect,
+)
 from identa.identity.errors import TooManyAttempts, WrongCredentials
+
+OTHER_BROWSER = "This page belongs to a login in another browser. Please log in again."
 
 
 def router(h: Hosted) -> APIRouter:
@@ -47,6 +55,14 @@ def router(h: Hosted) -> APIRouter:
             error=error,
         )
 
+    def other_browser(request: Request, view: FlowView) -> Response | None:
+        """A 403 page unless this browser holds the flow's link cookie."""
+        if c.social.prompts.held_by(view, request.cookies.get(LINK_COOKIE)):
+            return None
+        return h.error_page(
+            request, h.brand(view.tenant, view.client), OTHER_BROWSER, status_code=403
+        )
+
     @r.get("/u/link")
     async def link_get(request: Request) -> Response:
         async with c.unit_of_work() as uow:
@@ -54,6 +70,9 @@ def router(h: Hosted) -> APIRouter:
                 view = await c.flows.view(uow.session, request.query_params.get("state"))
             except FlowNotFound as exc:
                 return h.error_page(request, await h.default_brand(uow.session), exc.message)
+        refused = other_browser(request, view)
+        if refused is not None:
+            return refused
         try:
             return await link_page(request, view)
         except DomainError as exc:
@@ -70,6 +89,9 @@ def router(h: Hosted) -> APIRouter:
             except FlowNotFound as exc:
                 return h.error_page(request, await h.default_brand(db), exc.message)
             brand = h.brand(view.tenant, view.client)
+            refused = other_browser(request, view)
+            if refused is not None:
+                return refused
             try:
                 begun = await c.social.prompts.begin_proof(db, view, q.get("connection") or "")
             except UpstreamFailed as exc:
@@ -88,6 +110,9 @@ def router(h: Hosted) -> APIRouter:
                 view = await c.flows.view(db, request.query_params.get("state"))
             except FlowNotFound as exc:
                 return h.error_page(request, await h.default_brand(db), exc.message)
+            refused = other_browser(request, view)
+            if refused is not None:
+                return refused
             try:
                 form = await h.form(request)
             except (BadForm, CsrfFailed):
@@ -121,6 +146,7 @@ def router(h: Hosted) -> APIRouter:
         response = see_other(outcome.redirect_to)
         h.set_session_cookie(response, outcome.session.token)
         response.delete_cookie(BROWSER_COOKIE, path=CALLBACK_PATH)
+        response.delete_cookie(LINK_COOKIE, path=LINK_PATH)
         return response
 
     return r

@@ -23,7 +23,12 @@ from identa.http.hosted import connected, link_prompt
 from identa.http.hosted.common import Hosted, see_other
 from identa.http.hosted.connected import finish_connect
 from identa.http.hosted.rules_pages import RULE_ERRORS, rules_response
-from identa.http.hosted.upstream_hop import BROWSER_COOKIE, CALLBACK_PATH, upstream_redirect
+from identa.http.hosted.upstream_hop import (
+    BROWSER_COOKIE,
+    CALLBACK_PATH,
+    set_link_cookie,
+    upstream_redirect,
+)
 from identa.identity.errors import UserBlocked
 
 CALLBACK_PARAMS = ("state", "code", "error", "error_description", "user", "iss")
@@ -186,6 +191,7 @@ def router(h: Hosted) -> APIRouter:
         if isinstance(outcome, NeedsLinkPrompt):
             response = see_other(f"/u/link?state={outcome.flow_id}")
             response.delete_cookie(BROWSER_COOKIE, path=CALLBACK_PATH)
+            set_link_cookie(h, response, outcome.browser_token)
             return response
         return logged_in(outcome)
 

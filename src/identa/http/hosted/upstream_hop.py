@@ -10,6 +10,11 @@ from identa.http.hosted.common import Hosted
 
 BROWSER_COOKIE = "identa_upstream"
 CALLBACK_PATH = "/login/callback"
+# Ties the prompt-mode linking page (/u/link, /u/link/social) to the browser that came back from
+# the provider: the flow id in its address is not enough to claim the pending identity.
+LINK_COOKIE = "identa_link"
+LINK_PATH = "/u/link"
+LINK_MAX_AGE = 900
 
 
 def upstream_redirect(h: Hosted, begun: Begun) -> Response:
@@ -27,3 +32,15 @@ def upstream_redirect(h: Hosted, begun: Begun) -> Response:
     # The page's URL may carry a CSRF token (account page): never hand it to the provider.
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def set_link_cookie(h: Hosted, response: Response, browser_token: str) -> None:
+    response.set_cookie(
+        LINK_COOKIE,
+        browser_token,
+        max_age=LINK_MAX_AGE,
+        path=LINK_PATH,
+        httponly=True,
+        samesite="lax",
+        secure=h.secure,
+    )
