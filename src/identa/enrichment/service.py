@@ -93,11 +93,7 @@ class Enrichment:
             profile.latitude = place.latitude
             profile.longitude = place.longitude
             profile.time_zone = place.time_zone
-        profile.gender = found.gender
-        profile.birthdate = found.birthdate
-        profile.locale = found.locale
-        profile.income_band = found.income_band
-        profile.updated_at = now
+        _set_demographics(profile, found, now)
         if event.type == "s":
             profile.last_seen_at = now
             if agent is not None:
@@ -110,6 +106,20 @@ class Enrichment:
             mirror["location"] = {key: info[key] for key in MIRRORED_PLACE if key in info}
         _mirror(user, mirror)
         return Enriched(place=place, agent=agent, demographics=found)
+
+    async def refresh_demographics(self, db: AsyncSession, user: User) -> Demographics:
+        """Re-reads a customer's demographics after their profile changed outside a login (the
+        progressive-profiling answers), so that segments and breakdowns see them at once."""
+        now = self._clock.now()
+        found = demographics_of(user.extra, user.user_metadata, user.app_metadata, now.date())
+        profile = await db.get(CustomerProfile, user.user_id)
+        if profile is None:
+            profile = CustomerProfile(user_id=user.user_id, sentiment_count=0, updated_at=now)
+            db.add(profile)
+        _set_demographics(profile, found, now)
+        await self._set_interests(db, user.user_id, found.interests)
+        _mirror(user, {"demographics": demographics_document(found)})
+        return found
 
     async def _seen_device(
         self, db: AsyncSession, user_id: str, agent: Agent, event: LogEvent, now: datetime
@@ -265,6 +275,14 @@ def _merge_details(db: AsyncSession, event: LogEvent, extra: dict[str, Any]) -> 
             payload["details"] = {**payload.get("details", {}), **copy.deepcopy(extra)}
             obj.payload = payload
             break
+
+
+def _set_demographics(profile: CustomerProfile, found: Demographics, now: datetime) -> None:
+    profile.gender = found.gender
+    profile.birthdate = found.birthdate
+    profile.locale = found.locale
+    profile.income_band = found.income_band
+    profile.updated_at = now
 
 
 def _mirror(user: User, parts: dict[str, Any]) -> None:

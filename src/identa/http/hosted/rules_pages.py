@@ -213,6 +213,8 @@ def router(h: Hosted) -> APIRouter:
             saved, errors = await c.profiling.answer(db, user, questions, answers, declined)
             if errors:
                 return profile_page(request, flow, questions, brand, errors=errors, status_code=400)
+            if saved:
+                await c.enrichment.refresh_demographics(db, user)
             client = await c.clients.find(db, flow.client_id)
             c.events.record(
                 db,

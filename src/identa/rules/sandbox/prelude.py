@@ -191,8 +191,18 @@ PRELUDE = r"""
   }
 
   // A small `moment`: enough for moment(), moment(date), .diff(other, unit), .toISOString(), .format().
+  // QuickJS's Date parses only ISO strings; V8 (Auth0's Node, where moment falls back to Date)
+  // also reads US dates such as Facebook's birthday "MM/DD/YYYY", which getAge passes.
+  var US_DATE = /^\s*(\d{1,2})\/(\d{1,2})\/(\d{4})\s*$/;
+  function toDate(input) {
+    if (input === undefined) return new Date();
+    if (input && input._d) return new Date(input._d);
+    var us = typeof input === 'string' ? US_DATE.exec(input) : null;
+    if (us) return new Date(Date.UTC(+us[3], +us[1] - 1, +us[2]));
+    return new Date(input);
+  }
   function moment(input) {
-    var date = input === undefined ? new Date() : (input && input._d ? new Date(input._d) : new Date(input));
+    var date = toDate(input);
     var m = { _d: date };
     m.valueOf = function () { return date.getTime(); };
     m.toDate = function () { return new Date(date.getTime()); };

@@ -1,0 +1,52 @@
+"""Progressive-profiling answers reach the customer's demographics (app_metadata.demographics and
+the interests segments count) when they are given, not at the next login: a customer who answers
+at sign-up and never comes back is still in the segments the answer puts them in."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import select
+
+from identa.container import Container
+from identa.enrichment.models import CustomerInterest
+from tests.factories import Page, create_user
+from tests.http.test_oidc import make_app
+from tests.http.test_profiling import login, reaches_app
+
+
+async def test_answers_are_mirrored_into_the_demographics_at_once(
+    app_client: httpx.AsyncClient, api: httpx.AsyncClient, container: Container
+) -> None:
+    user = await create_user(container, "ada@example.com")
+    app = await make_app(container)
+    made = await api.post(
+        "/api/v2/profiling/questions",
+        json={"path": "interests", "label": "What are you into?", "type": "multi-choice",
+              "options": ["fitness", "music", "outdoors"]},
+    )  # fmt: skip
+    assert made.status_code == 201, made.text
+    question = made.json()["id"]
+    token = api.headers.pop("Authorization")
+
+    response = await login(app_client, app)
+    assert response.headers["location"].startswith("/u/profile")
+    page = Page(await app_client.get(response.headers["location"]))
+    saved = await app_client.post(
+        page.action(),
+        data={"csrf_token": page.csrf, f"q_{question}_0": "fitness",
+              f"q_{question}_2": "outdoors", "action": "save"},
+    )  # fmt: skip
+    assert saved.status_code == 303, saved.text
+    assert await reaches_app(app_client, saved)
+
+    api.headers["Authorization"] = token
+    found = await api.get(
+        "/api/v2/users", params={"q": "app_metadata.demographics.interests:fitness"}
+    )
+    assert [u["user_id"] for u in found.json()] == [user["user_id"]]
+    assert found.json()[0]["app_metadata"]["demographics"]["interests"] == ["fitness", "outdoors"]
+    async with container.unit_of_work() as uow:
+        interests = await uow.session.scalars(
+            select(CustomerInterest.interest).where(CustomerInterest.user_id == user["user_id"])
+        )
+        assert sorted(interests.all()) == ["fitness", "outdoors"]
