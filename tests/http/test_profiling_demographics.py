@@ -50,3 +50,31 @@ async def test_answers_are_mirrored_into_the_demographics_at_once(
             select(CustomerInterest.interest).where(CustomerInterest.user_id == user["user_id"])
         )
         assert sorted(interests.all()) == ["fitness", "outdoors"]
+
+
+async def test_metadata_patched_through_the_api_reaches_the_demographics(
+    api: httpx.AsyncClient, container: Container
+) -> None:
+    user = await create_user(container, "grace@example.com")
+    patched = await api.patch(
+        f"/api/v2/users/{user['user_id']}",
+        json={"user_metadata": {"gender": "female", "interests": ["running", "Fitness"],
+                                "birthdate": "1990-04-02"}},
+    )  # fmt: skip
+    assert patched.status_code == 200, patched.text
+    demographics = patched.json()["app_metadata"]["demographics"]
+    assert demographics["gender"] == "female"
+    assert demographics["birthdate"] == "1990-04-02"
+
+    found = await api.get(
+        "/api/v2/users",
+        params={"q": "app_metadata.demographics.gender:female AND "
+                     "app_metadata.demographics.birthdate:[1985-01-01 TO 1995-12-31]"},
+    )  # fmt: skip
+    assert [u["user_id"] for u in found.json()] == [user["user_id"]]
+    async with container.unit_of_work() as uow:
+        interests = await uow.session.scalars(
+            select(CustomerInterest.interest).where(CustomerInterest.user_id == user["user_id"])
+        )
+        assert sorted(interests.all()) == sorted(demographics["interests"])
+        assert "fitness" in [i.lower() for i in demographics["interests"]]

@@ -246,6 +246,9 @@ def router(c: Container) -> APIRouter:
                         user_metadata=body.get("user_metadata"),
                         app_metadata=body.get("app_metadata"),
                     )
+                    # Birthdate, gender, interests or income may have changed: segments and
+                    # breakdowns see them now rather than at the customer's next login.
+                    await c.enrichment.refresh_demographics(db, user)
                 profile = {k: body[k] for k in PROFILE_FIELDS if k in body}
                 if profile:
                     await c.users.update_profile(db, user, profile)
