@@ -1,18 +1,26 @@
 """Analytics at scale: N customers and 10 x N success logins (default 1,000,000 / 10,000,000).
 
-Builds a fresh database (SQLite file, or a PostgreSQL database it drops at the end), loads the
-customers (with demographics in app_metadata) and their login facts in bulk (COPY on
+Builds a database (a SQLite file, or a PostgreSQL database it drops at the end unless --reuse),
+loads the customers (with demographics in app_metadata) and their login facts in bulk (COPY on
 PostgreSQL, executemany on SQLite), rebuilds the rollups, then times:
 
 * the dashboard's full set of figures (GET /api/v2/analytics/dashboard, in process): 30 days
   and 365 days, target < 500 ms;
-* a three-clause segment count (gender AND interest AND logins_count), target < 200 ms;
-* the dashboard restricted to that segment (computed from the facts; no target);
-* upkeep per login: the enrichment run in the login transaction (Enrichment.on_login: geo-IP,
-  user agent, profile, device list), and the rollup job (rollups.catch_up) per new event.
+* a three-clause segment count (gender AND interest AND logins_count), target < 200 ms: as an
+  ad-hoc search (count_users), and as a saved segment's live count (its snapshot corrected by
+  the users changed since, after the upkeep logins below changed some), checked against the
+  search's count;
+* the dashboard restricted to that segment (computed from the facts; no target; skip it with
+  --no-segment-dashboard);
+* upkeep per login: the login's users update with its triggers, the enrichment run in the login
+  transaction (Enrichment.on_login: geo-IP, user agent, profile, device list), and the rollup
+  job (rollups.catch_up) per new event.
 
     .venv/bin/python bench/bench_analytics.py --database sqlite --customers 100000
-    .venv/bin/python bench/bench_analytics.py --database postgresql --customers 1000000
+    .venv/bin/python bench/bench_analytics.py --database postgresql --customers 1000000 --reuse
+
+With --reuse the loaded database is kept (PostgreSQL database identa_bench_analytics_N, SQLite
+file bench/results/analytics-N.sqlite) and later runs skip the load; --fresh loads it again.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ import asyncpg
 from sqlalchemy import Table, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from identa.analytics import figures, rollups
+from identa.analytics import figures, rollups, segments
 from identa.analytics.models import LoginFact
 from identa.analytics.periods import DateRange, month_of, week_of
 from identa.core.clock import Clock
@@ -64,6 +72,7 @@ DEVICES = (("desktop", "Chrome", "Windows"), ("mobile", "Mobile Safari", "iOS"),
 INTERESTS = ("fitness", "running", "fashion", "travel", "music", "technology", "yoga", "gaming")
 BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+")
 CHUNK = 50_000
+RESULTS = Path(__file__).parent / "results"
 
 
 def customers(n: int, now: datetime, seed: int) -> Any:
@@ -184,7 +193,8 @@ async def timed(engine: AsyncEngine, work: Any, runs: int) -> float:
 
 
 async def upkeep(engine: AsyncEngine, now: datetime, logins: int) -> dict[str, float]:
-    """Enrichment per login (in the login transaction) and the rollup job per event."""
+    """The login's users update (with its triggers) and the enrichment, per login (both in the
+    login transaction), and the rollup job per event."""
     sessions = session_factory(engine)
     clock = Clock()
     enrichment = Enrichment(clock, GeoIp(None))
@@ -192,18 +202,26 @@ async def upkeep(engine: AsyncEngine, now: datetime, logins: int) -> dict[str, f
     ua = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
           "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1")  # fmt: skip
     rng = random.Random(9)
-    spent = 0.0
+    spent = row = 0.0
     async with sessions() as db:
         total = await db.scalar(select(text("count(*)")).select_from(User))
         for _ in range(logins):
             user = await db.get(User, f"auth0|bench{rng.randrange(int(total or 1)):08d}")
             assert user is not None
+            # The login's own users update (what the flows write), with the triggers it fires:
+            # a customer_days change row and a user_changes row.
+            t = time.perf_counter()
+            user.last_login = clock.now()
+            user.logins_count += 1
+            await db.flush()
+            row += time.perf_counter() - t
             event = recorder.record(
                 db, LogType.SUCCESS_LOGIN,
                 subject=EventSubject(connection=CONNECTIONS[0], strategy="auth0",
                                      user_id=user.user_id),
                 request=RequestContext(ip="81.2.69.160", user_agent=ua),
             )  # fmt: skip
+            # Enrichment, and the flush that writes the event and its outbox copy with it.
             t = time.perf_counter()
             await enrichment.on_login(db, user, event)
             await db.flush()
@@ -215,6 +233,7 @@ async def upkeep(engine: AsyncEngine, now: datetime, logins: int) -> dict[str, f
         await db.commit()
         rollup = time.perf_counter() - t
     return {
+        "login_row_update_ms": round(row * 1000 / logins, 2),
         "enrichment_ms_per_login": round(spent * 1000 / logins, 2),
         "rollup_ms_per_event": round(rollup * 1000 / max(rolled, 1), 3),
         "events_rolled_up": rolled,
@@ -227,15 +246,22 @@ async def main(opts: argparse.Namespace) -> None:
     reused = False
     tmp = tempfile.TemporaryDirectory()
     if opts.database == "sqlite":
-        url = f"sqlite+aiosqlite:///{Path(tmp.name) / 'bench.db'}"
+        path = Path(tmp.name) / "bench.db"
+        if opts.reuse:
+            path = RESULTS / f"analytics-{opts.customers}.sqlite"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            reused = path.exists() and not opts.fresh
+            if opts.fresh:
+                path.unlink(missing_ok=True)
+        url = f"sqlite+aiosqlite:///{path}"
     else:
         name = f"identa_bench_analytics_{opts.customers}"
         admin = await asyncpg.connect(opts.pg_admin_url)
         exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
-        if not (opts.reuse and exists):
+        reused = bool(opts.reuse and exists and not opts.fresh)
+        if not reused:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             await admin.execute(f'CREATE DATABASE "{name}"')
-        reused = bool(opts.reuse and exists)
         await admin.close()
         drop = None if opts.reuse else name
         url = opts.pg_admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
@@ -243,10 +269,15 @@ async def main(opts: argparse.Namespace) -> None:
     await asyncio.to_thread(upgrade, url)
     engine = create_engine(url)
     try:
-        print(f"loading {opts.customers:,} customers x ~{opts.logins_per_customer} logins …")
-        built = await load(engine, 0 if reused else opts.customers, opts.logins_per_customer, now)
         dialect = engine.dialect.name
-        results: dict[str, Any] = {"database": dialect, **built}
+        results: dict[str, Any] = {"database": dialect}
+        if reused:
+            print(f"reusing the loaded database ({url.rsplit('/', 1)[-1]})", flush=True)
+        else:
+            print(f"loading {opts.customers:,} customers x ~{opts.logins_per_customer} logins …")
+            results.update(await load(engine, opts.customers, opts.logins_per_customer, now))
+        if opts.load_only:
+            return
         for days in (30, 365):
             rng = DateRange(now.date() - timedelta(days=days - 1), now.date())
 
@@ -263,13 +294,36 @@ async def main(opts: argparse.Namespace) -> None:
         results["segment_count_ms"] = await timed(engine, segment_count, opts.runs)
         async with session_factory(engine)() as db:
             results["segment_members"] = (await count_users(db, condition, None))[0]
+        # The same query saved as a segment: its snapshot, then its live count after logins
+        # that changed users (the upkeep below), checked against the search's count.
+        async with session_factory(engine)() as db:
+            t = time.perf_counter()
+            saved, _ = await segments.create(
+                db, now, name=f"bench {time.time_ns()}", query=SEGMENT, description=None
+            )
+            saved_id = saved.id
+            await db.commit()
+            results["saved_segment_snapshot_ms"] = round((time.perf_counter() - t) * 1000, 1)
         rng30 = DateRange(now.date() - timedelta(days=29), now.date())
 
         async def segment_dashboard(db: Any) -> Any:
             return await figures.dashboard(db, rng30, condition, now=now)
 
-        results["segment_dashboard_30d_ms"] = await timed(engine, segment_dashboard, 1)
+        if opts.segment_dashboard:
+            results["segment_dashboard_30d_ms"] = await timed(engine, segment_dashboard, 1)
         results.update(await upkeep(engine, now, opts.upkeep_logins))
+
+        async def saved_count(db: Any) -> Any:
+            return await segments.live_count(db, await segments.get(db, saved_id))
+
+        results["saved_segment_count_ms"] = await timed(engine, saved_count, opts.runs)
+        async with session_factory(engine)() as db:
+            live = await segments.live_count(db, await segments.get(db, saved_id))
+            searched = (await count_users(db, condition, None))[0]
+            results["saved_segment_count_exact"] = "yes" if live == searched else (
+                f"NO: {live} != {searched}")  # fmt: skip
+            await segments.remove(db, saved_id)
+            await db.commit()
         width = max(len(k) for k in results)
         for key, value in results.items():
             print(f"{key:<{width}}  {value:,}" if isinstance(value, int | float) else
@@ -292,6 +346,17 @@ if __name__ == "__main__":
     parser.add_argument("--upkeep-logins", type=int, default=300)
     parser.add_argument("--pg-admin-url", default=PG_ADMIN)
     parser.add_argument(
-        "--reuse", action="store_true", help="PostgreSQL: keep the database, reuse a loaded one"
+        "--reuse",
+        action="store_true",
+        help="keep the loaded database (PostgreSQL database identa_bench_analytics_N, SQLite "
+        "file bench/results/analytics-N.sqlite) and reuse it when it exists",
+    )
+    parser.add_argument("--fresh", action="store_true", help="with --reuse: load it again")
+    parser.add_argument("--load-only", action="store_true", help="load, then stop")
+    parser.add_argument(
+        "--no-segment-dashboard",
+        dest="segment_dashboard",
+        action="store_false",
+        help="skip the segment-restricted dashboard (about a minute at 1M customers)",
     )
     sys.exit(asyncio.run(main(parser.parse_args())))

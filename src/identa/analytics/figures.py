@@ -8,8 +8,9 @@ Conventions: days are UTC; weekly and monthly figures cover the calendar weeks (
 and months that the range touches; a cohort is the week of a customer's sign-up (`ss`); the
 funnel follows the customers who signed up in the range to their 2nd and 5th success login
 (whenever it happened); "never returned" = signed up in the range, fewer than 2 logins.
-Customer counts (total, active in the last 30 days, inactive for N days) are as of now, from
-users.last_login, as GET /api/v2/stats/active-users counts them.
+Customer counts (total, active in the last 30 days, inactive for N days) are as of now, by
+users.last_login, as GET /api/v2/stats/active-users counts them: without a segment from the
+per-day customer counts (identa.analytics.customers), with one over `users`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy import Integer, and_, cast, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from identa.analytics import customers as customer_days
 from identa.analytics.models import Counter, LoginFact
 from identa.analytics.periods import DateRange, month_of, week_of
 from identa.analytics.rollups import DIMENSION_NAMES, DIMENSIONS
@@ -260,9 +262,13 @@ async def funnel(
 async def customers(
     db: AsyncSession, condition: ColumnElement[bool] | None, now: datetime, inactive_days: int
 ) -> dict[str, Any]:
-    scope = [] if condition is None else [condition]
     since = now - timedelta(days=30)
     cutoff = now - timedelta(days=inactive_days)
+    if condition is None:
+        found = await customer_days.counts(db, now, inactive_days)
+        return _customers(found["total"], found["active_30d"], found["inactive"], inactive_days,
+                          cutoff)  # fmt: skip
+    scope = [condition]
     total = await db.scalar(select(func.count()).select_from(User).where(*scope))
     active_30d = await db.scalar(
         select(func.count()).select_from(User).where(User.last_login >= since, *scope)
@@ -277,12 +283,18 @@ async def customers(
         .where(User.last_login.is_(None), User.created_at < cutoff, *scope)
     )
     inactive = int(lapsed or 0) + int(never or 0)
+    return _customers(int(total or 0), int(active_30d or 0), inactive, inactive_days, cutoff)
+
+
+def _customers(
+    total: int, active_30d: int, inactive: int, inactive_days: int, cutoff: datetime
+) -> dict[str, Any]:
     return {
-        "total": int(total or 0),
-        "active_30d": int(active_30d or 0),
+        "total": total,
+        "active_30d": active_30d,
         "inactive": {
             "days": inactive_days,
-            "count": int(inactive or 0),
+            "count": inactive,
             "query": f"last_login:[* TO {cutoff.date().isoformat()}}}",
         },
     }

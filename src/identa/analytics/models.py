@@ -78,3 +78,58 @@ class SegmentCount(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     count: Mapped[int] = mapped_column(Integer)
     taken_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CustomerDay(Base):
+    """How many customers last logged in on `day` (kind 'login'), or never logged in and were
+    created on `day` (kind 'never'). Folded from customer_day_deltas by the rollup job."""
+
+    __tablename__ = "customer_days"
+
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=0)
+
+
+class CustomerDayDelta(Base):
+    """A change to customer_days, appended by triggers on `users` (migration 0015)."""
+
+    __tablename__ = "customer_day_deltas"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    kind: Mapped[str] = mapped_column(String(8))
+    day: Mapped[date] = mapped_column(Date)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class UserChange(Base):
+    """A user inserted, updated or deleted (or one of their identities), appended by triggers
+    (migration 0015); `xid` is the PostgreSQL transaction's id (None on SQLite)."""
+
+    __tablename__ = "user_changes"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    user_id: Mapped[str] = mapped_column(String(255))
+    xid: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class SegmentSnapshot(Base):
+    """A segment's members as of `mark` (see identa.analytics.segments), and how many."""
+
+    __tablename__ = "segment_snapshots"
+
+    segment_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    mark: Mapped[int] = mapped_column(BigInteger)
+    count: Mapped[int] = mapped_column(Integer)
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SegmentMember(Base):
+    __tablename__ = "segment_members"
+
+    segment_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)

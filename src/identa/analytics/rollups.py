@@ -21,6 +21,8 @@ over a look-back window before the watermark, so an event whose transaction comm
 still counted once; the state row is locked first, so two catch-ups never count twice.
 
 `rebuild` recomputes every counter from login_facts in SQL (after a bulk load, or as a repair).
+Both also keep the customer totals (identa.analytics.customers: `fold`, `rebuild`) and drop the
+user changes no segment snapshot needs any more (identa.analytics.segment_counts.prune).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from sqlalchemy import Integer, Table, cast, delete, distinct, exists, func, ins
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from identa.analytics import customers as customer_days
+from identa.analytics import segment_counts
 from identa.analytics.models import Counter, LoginFact, RollupState
 from identa.analytics.periods import month_of, week_of
 from identa.enrichment.demographics import age_band, age_on
@@ -130,6 +134,8 @@ async def catch_up(db: AsyncSession, now: datetime, *, batch: int = BATCH) -> in
         await db.flush()
         if len(events) < batch:
             break
+    await customer_days.fold(db)
+    await segment_counts.prune(db)
     return done
 
 
@@ -323,6 +329,8 @@ async def rebuild(db: AsyncSession, now: datetime) -> None:
         increments[(day, "funnel", "step", "2")] += int(second or 0)
         increments[(day, "funnel", "step", "5")] += int(fifth or 0)
     await write_counters(db, increments)
+    await customer_days.rebuild(db)
+    await segment_counts.prune(db)
     state.watermark = await db.scalar(select(func.max(f.at)))
     await db.flush()
 

@@ -1,6 +1,7 @@
 """Saved segments: a name and a user search query (the Management API's language), with a live
-count, members by page, exports streamed in user_id order, a daily count trend, and hand-off of
-the members to the log streams for a campaign.
+count (a snapshot of the members corrected by the users changed since: segment_counts),
+members by page, exports streamed in user_id order, a daily count trend, and hand-off of the
+members to the log streams for a campaign.
 
 Trend: `snapshot` stores each segment's count for the day (run daily by `identa analytics
 rollup`, and at creation); the trend is those snapshots plus today's live count.
@@ -23,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from identa.analytics import segment_counts
 from identa.analytics.models import Segment, SegmentCount
 from identa.core.clock import iso
 from identa.core.errors import InvalidInput, NotFound
@@ -75,8 +77,19 @@ def segment_to_dict(segment: Segment, count: int | None = None) -> dict[str, Any
 
 
 async def count(db: AsyncSession, query: str) -> int:
+    """Runs the search and counts every match."""
     total, _ = await count_users(db, condition_for(db, query), None)
     return total
+
+
+async def live_count(db: AsyncSession, segment: Segment) -> int:
+    """The saved segment's exact count now: from its snapshot when it has one (see
+    identa.analytics.segment_counts), else by its search."""
+    condition = condition_for(db, segment.query)
+    found = await segment_counts.live(db, segment.id, condition)
+    if found is None:
+        found, _ = await count_users(db, condition, None)
+    return found
 
 
 async def create(
@@ -86,7 +99,7 @@ async def create(
         raise InvalidSegment("'name' must be 1 to 255 characters.")
     if not query.strip():
         raise InvalidSegment("'query' must not be empty (use * for every customer).")
-    members = await count(db, query)
+    condition = condition_for(db, query)
     if await db.scalar(select(Segment.id).where(Segment.name == name)):
         raise InvalidSegment(f"A segment named '{name}' already exists.")
     segment = Segment(
@@ -99,6 +112,7 @@ async def create(
     )
     db.add(segment)
     await db.flush()
+    members = await segment_counts.take(db, segment.id, condition, now)
     await _store_count(db, segment.id, now, members)
     return segment, members
 
@@ -117,6 +131,7 @@ async def all_segments(db: AsyncSession) -> list[Segment]:
 async def remove(db: AsyncSession, segment_id: str) -> None:
     segment = await get(db, segment_id)
     await db.execute(delete(SegmentCount).where(SegmentCount.segment_id == segment.id))
+    await segment_counts.forget(db, segment.id)
     await db.delete(segment)
 
 
@@ -128,10 +143,9 @@ async def members(db: AsyncSession, segment: Segment, *, page: int, per_page: in
         sort=None,
         offset=page * per_page,
         limit=per_page,
-        with_total=True,
-        count_limit=None,
+        with_total=False,
     )
-    return Members(users=found.users, total=found.total or 0)
+    return Members(users=found.users, total=await live_count(db, segment))
 
 
 async def _store_count(db: AsyncSession, segment_id: str, now: datetime, n: int) -> None:
@@ -148,13 +162,15 @@ async def _store_count(db: AsyncSession, segment_id: str, now: datetime, n: int)
 
 
 async def snapshot(db: AsyncSession, now: datetime) -> int:
-    """Stores today's count of every segment; returns how many segments."""
+    """Stores today's count of every segment, and its members afresh (the base of its live
+    count); returns how many segments."""
     segments = await all_segments(db)
     for segment in segments:
         try:
-            n = await count(db, segment.query)
+            condition = condition_for(db, segment.query)
         except InvalidSegment:
             continue
+        n = await segment_counts.take(db, segment.id, condition, now)
         await _store_count(db, segment.id, now, n)
     return len(segments)
 
@@ -166,7 +182,7 @@ async def trend(db: AsyncSession, segment: Segment, now: datetime) -> list[dict[
         .order_by(SegmentCount.day)
     )
     points: dict[date, int] = dict(rows.all())
-    points[now.date()] = await count(db, segment.query)
+    points[now.date()] = await live_count(db, segment)
     return [{"date": day.isoformat(), "count": n} for day, n in sorted(points.items())]
 
 

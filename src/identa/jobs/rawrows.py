@@ -1,6 +1,7 @@
-"""INSERT … VALUES through the DBAPI's executemany, values adapted once per row as the column
-types would (JSON text, UTC timestamps, dates): several times faster than SQLAlchemy's
-per-parameter processing for the bulk loads of the demo and the benchmark."""
+"""INSERT … VALUES through the DBAPI's executemany (COPY on PostgreSQL with asyncpg), values
+adapted once per row as the column types would (JSON text, UTC timestamps, dates): several times
+faster than SQLAlchemy's per-parameter processing for the bulk loads of the demo and the
+benchmark."""
 
 from __future__ import annotations
 
@@ -46,6 +47,13 @@ class RawRows:
             )
             for row in rows
         ]
+        if self._dialect.driver == "asyncpg":
+            # COPY, in the connection's transaction: several times faster than executemany.
+            raw = await self._connection.get_raw_connection()
+            await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+                table.name, columns=names, records=values
+            )
+            return
         await self._connection.exec_driver_sql(sql, values)
 
     def _adapter(self, column_type: Any) -> Callable[[Any], Any] | None:

@@ -94,7 +94,7 @@ def router(c: Container) -> APIRouter:
         async with c.unit_of_work() as uow:
             try:
                 segment = await segments.get(uow.session, request.path_params["id"])
-                count = await segments.count(uow.session, segment.query)
+                count = await segments.live_count(uow.session, segment)
             except DomainError as exc:
                 raise _domain(exc) from exc
             return JSONResponse(segments.segment_to_dict(segment, count))
