@@ -110,9 +110,12 @@ class EnrichmentSettings(BaseModel):
 
 
 class AnalyticsSettings(BaseModel):
-    """/api/v2/analytics: the widest date range one request may ask for."""
+    """/api/v2/analytics: the widest date range one request may ask for, and the upkeep."""
 
     max_range_days: int = Field(default=366, ge=7, le=3660)
+    # `identa serve` rolls up the counters and takes the segment snapshots this often (what
+    # `identa analytics rollup` does from cron); 0 leaves it to cron.
+    upkeep_interval_seconds: float = Field(default=3600.0, ge=0)
 
 
 class FileSecretsSource(PydanticBaseSettingsSource):

@@ -36,6 +36,7 @@ from identa.http.management import profiling as management_profiling
 from identa.http.management import segments as management_segments
 from identa.http.management import users as management_users
 from identa.http.middleware import RequestContextMiddleware
+from identa.jobs.rollup import run_upkeep
 
 STATIC = Path(__file__).with_name("hosted") / "static"
 
@@ -48,6 +49,14 @@ def build_asgi(container: Container, templates: Templates, *, run_workers: bool 
         if run_workers:
             tasks.append(asyncio.create_task(container.courier.run(stop), name="mail-courier"))
             tasks.append(asyncio.create_task(container.jobs.run(stop), name="jobs-worker"))
+            upkeep = container.settings.analytics.upkeep_interval_seconds
+            if upkeep > 0:
+                tasks.append(
+                    asyncio.create_task(
+                        run_upkeep(container.sessions, container.clock, upkeep, stop),
+                        name="analytics-upkeep",
+                    )
+                )
             if container.settings.rules.start_in_serve:
                 # The rule workers start with the server; container.close() stops them.
                 await container.rule_runner.start()
