@@ -8,6 +8,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from identa.connections.models import Connection
 from identa.container import Container
 from identa.identity.models import Identity, User
 from identa.search import InvalidQuery, compile_user_query, parse_user_query, sort_clause
+from tests.conftest import fresh_database_url
 
 SEED = 20261122
 COUNT = 300
@@ -157,10 +159,28 @@ def generate() -> list[Person]:
 PEOPLE = generate()
 
 
+# These tests read the generated users, written once per module (tests/contract/conftest.py);
+# the others search an empty database.
+SEEDED = {"test_search_matches_the_python_oracle", "test_sort_is_stable_with_missing_values_last"}
+
+
+@pytest.fixture
+async def database_url(
+    request: pytest.FixtureRequest, migrated_database: str, tmp_path: Path
+) -> str:
+    if request.function.__name__ in SEEDED:
+        seeded: str = request.getfixturevalue("seeded_database_url")
+        return seeded
+    return await fresh_database_url(migrated_database, tmp_path)
+
+
 async def seed(container: Container) -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC)
     async with container.unit_of_work() as uow:
         db = uow.session
+        first = select(User.user_id).where(User.user_id == PEOPLE[0].user_id)
+        if (await db.scalars(first)).first() is not None:
+            return  # seeded once for the module
         ids = {c.name: c.id for c in (await db.scalars(select(Connection))).all()}
         missing = [name for name in CONNECTIONS if name not in ids]
         ids.update({name: f"con_{name.replace('-', '')[:16]:0<16}" for name in missing})

@@ -1,7 +1,8 @@
 """Peers: the real server, started as `identa serve` in a subprocess, driven by real clients.
 
 `live_server` starts one server per test module on a free port with its own data directory, and
-reads the e-mails it sends from its JSON log (the console mail provider). With
+reads the e-mails it sends from its JSON log (the console mail provider). Its database is a copy
+of one migrated once per session (`migrated_template`). With
 IDENTA_TEST_DATABASE=postgresql the server gets a fresh PostgreSQL database on the server at
 IDENTA_TEST_POSTGRES_URL, dropped afterwards. Browser tests need Debian's chromium at
 /usr/bin/chromium; without it they skip, unless IDENTA_REQUIRE_SERVICES=1, in which case they fail.
@@ -24,12 +25,13 @@ import socket
 import subprocess
 import sys
 import time
+import traceback
 import uuid
-from collections.abc import Coroutine, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, Any, NoReturn, TypeVar
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
@@ -61,6 +63,7 @@ READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 PROVISION_SCRIPT = Path(__file__).with_name("provision.py")
 _LINK = re.compile(r"https?://[^\s<>\"']+")
+T = TypeVar("T")
 
 
 def require_services() -> bool:
@@ -91,6 +94,12 @@ def _run_outside_loop(coroutine: Coroutine[Any, Any, None]) -> None:
         pool.submit(asyncio.run, coroutine).result()
 
 
+def _call_outside_loop(call: Callable[[], T]) -> T:
+    """`call()` in a worker thread, for the same reason as `_run_outside_loop`."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result()
+
+
 async def _admin(statement: str) -> None:
     engine = create_async_engine(
         POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"timeout": 10}
@@ -115,10 +124,12 @@ class PostgresDatabase:
         )
 
     @classmethod
-    def create(cls) -> PostgresDatabase:
+    def create(cls, template: str | None = None) -> PostgresDatabase:
+        """A new database, empty or a copy of `template` (which nobody may be connected to)."""
         name = f"identa_peer_{uuid.uuid4().hex[:12]}"
+        copy = f' TEMPLATE "{template}"' if template else ""
         try:
-            _run_outside_loop(_admin(f'CREATE DATABASE "{name}"'))
+            _run_outside_loop(_admin(f'CREATE DATABASE "{name}"{copy}'))
         except (OSError, SQLAlchemyError) as exc:
             skip_or_fail(
                 f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {type(exc).__name__}: {exc}"
@@ -243,20 +254,27 @@ class LiveServer:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def initialise(self) -> None:
-        """`identa init --json`: migrations, default application and connection; keeps the ids."""
-        done = subprocess.run(
-            [*identa_command(), "init", "--json"],
-            env=self.env,
-            capture_output=True,
-            timeout=120,
-            check=False,
+        """`identa init --json`: migrations, default application and connection; keeps the ids.
+
+        The command runs in this process (Click's runner, with the server's environment and
+        none of ours): the same code as the console script without a second interpreter start.
+        """
+        from typer.testing import CliRunner
+
+        from identa.cli.main import app
+
+        ours = {key: None for key in os.environ if key.startswith("IDENTA_")}
+        env: dict[str, str | None] = {**ours, **self.env}
+        done = _call_outside_loop(
+            lambda: CliRunner().invoke(app, ["init", "--json"], env=env, catch_exceptions=True)
         )
-        if done.returncode != 0:
+        if done.exit_code != 0:
+            problem = "".join(traceback.format_exception(done.exception)) if done.exception else ""
             pytest.fail(
-                f"`identa init --json` failed with exit code {done.returncode}:\n"
-                f"{done.stderr.decode(errors='replace')[-4000:]}"
+                f"`identa init --json` failed with exit code {done.exit_code}:\n"
+                f"{(done.output + problem)[-4000:]}"
             )
-        report: dict[str, Any] = json.loads(done.stdout.decode().strip().splitlines()[-1])
+        report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
         self.default_client_id = str(report["default_client_id"])
         self.management_client_id = str(report["client_id"])
         self.management_client_secret = str(report.get("client_secret") or "")
@@ -266,24 +284,19 @@ class LiveServer:
     ) -> Provisioned:
         """Creates applications and users through the product's services (tests/peers/provision.py).
 
-        One subprocess with the server's environment, one unit of work; the server sees them at
+        In this process, with the server's settings, in one unit of work; the server sees them at
         once (they share the database). Users are created with a verified e-mail.
         """
+        from tests.peers.provision import provision, settings_from
+
         request = {"apps": [asdict(app) for app in apps], "users": [asdict(u) for u in users]}
-        done = subprocess.run(
-            [sys.executable, str(PROVISION_SCRIPT)],
-            input=json.dumps(request).encode(),
-            env=self.env,
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
-        if done.returncode != 0:
-            pytest.fail(
-                f"provisioning failed with exit code {done.returncode}:\n"
-                f"{done.stderr.decode(errors='replace')[-4000:]}"
+        try:
+            answer = _call_outside_loop(
+                lambda: asyncio.run(provision(request, settings_from(self.env)))
             )
-        answer: dict[str, Any] = json.loads(done.stdout.decode().strip().splitlines()[-1])
+        except Exception as exc:  # the product refused: show why, as the subprocess did
+            problem = "".join(traceback.format_exception(exc))
+            pytest.fail(f"provisioning failed:\n{problem[-4000:]}")
         return Provisioned(
             apps=[
                 App(
@@ -424,14 +437,55 @@ def _server_env(data_dir: Path, url: str, database_url: str | None) -> dict[str,
     return env
 
 
+@dataclass(frozen=True)
+class MigratedTemplate:
+    """An empty database at the newest migration, copied for each live server: a SQLite file, or
+    a PostgreSQL database nobody connects to (CREATE DATABASE … TEMPLATE needs that)."""
+
+    sqlite_file: Path | None = None
+    postgres_name: str | None = None
+
+
+def _migrate(url: str) -> None:
+    from identa.db.migrate import upgrade
+
+    _call_outside_loop(lambda: upgrade(url))
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MigratedTemplate]:
+    """Migrations run once per session; each server's `identa init` then finds them done."""
+    if database_kind() == "postgresql":
+        database = PostgresDatabase.create()
+        try:
+            _migrate(database.url)
+            yield MigratedTemplate(postgres_name=database.name)
+        finally:
+            database.drop()
+    else:
+        path = tmp_path_factory.mktemp("identa-peer-template") / "identa.db"
+        _migrate(f"sqlite+aiosqlite:///{path}")
+        yield MigratedTemplate(sqlite_file=path)
+
+
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, migrated_template: MigratedTemplate
+) -> Iterator[LiveServer]:
     """One `identa serve` per test module; each test makes its own users, with unique e-mails."""
-    database = PostgresDatabase.create() if database_kind() == "postgresql" else None
+    database = (
+        PostgresDatabase.create(template=migrated_template.postgres_name)
+        if database_kind() == "postgresql"
+        else None
+    )
     root = tmp_path_factory.mktemp("identa-peer")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     data_dir = root / "data"
+    if migrated_template.sqlite_file is not None:
+        # Where the server keeps its SQLite database when IDENTA_DATABASE_URL is not set.
+        data_dir.mkdir(parents=True)
+        shutil.copyfile(migrated_template.sqlite_file, data_dir / "identa.db")
     server = LiveServer(
         url=url,
         port=port,
@@ -609,9 +663,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         require_chromium()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    """Debian's chromium, headless, through Playwright (never a downloaded browser)."""
+    """Debian's chromium, headless, through Playwright (never a downloaded browser).
+
+    One for all of tests/peers (each test gets its own context, so no cookies or storage are
+    shared). While it is alive Playwright's event loop runs in this thread: tests here are
+    synchronous and run coroutines through `_run_outside_loop`."""
     require_chromium()
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(

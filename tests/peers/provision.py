@@ -1,7 +1,9 @@
 """Creates applications and users in a live server's database, through the product's services.
 
-Run by `LiveServer.provision` as `python tests/peers/provision.py` with the server's environment
-(IDENTA_DATA_DIR, IDENTA_DATABASE_URL, IDENTA_PUBLIC_URL). It reads one JSON request on stdin:
+`LiveServer.provision` calls `provision(request, settings_from(server.env))` in the test process;
+`python tests/peers/provision.py`, with the server's environment (IDENTA_DATA_DIR,
+IDENTA_DATABASE_URL, IDENTA_PUBLIC_URL), does the same from a shell. It reads one JSON request on
+stdin:
 
     {"apps": [{"name": ..., "app_type": ..., "callbacks": [...], "allowed_logout_urls": [...],
                "grant_types": [...] | null, "token_endpoint_auth_method": ... | null,
@@ -18,17 +20,33 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from identa.app import create_container
 from identa.core.context import SYSTEM
 from identa.identity.profile import NewDatabaseUser, user_to_dict
-from identa.settings import Settings
+from identa.settings import ENV_PREFIX, Settings
 
 
-async def provision(request: dict[str, Any]) -> dict[str, Any]:
-    container, _ = create_container(Settings())
+def settings_from(env: Mapping[str, str]) -> Settings:
+    """The settings a process started with `env` would read (its IDENTA_* variables only)."""
+    saved = {key: value for key, value in os.environ.items() if key.startswith(ENV_PREFIX)}
+    try:
+        for key in saved:
+            del os.environ[key]
+        os.environ.update({k: v for k, v in env.items() if k.startswith(ENV_PREFIX)})
+        return Settings()
+    finally:
+        for key in [key for key in os.environ if key.startswith(ENV_PREFIX)]:
+            del os.environ[key]
+        os.environ.update(saved)
+
+
+async def provision(request: dict[str, Any], settings: Settings | None = None) -> dict[str, Any]:
+    container, _ = create_container(settings or Settings())
     apps: list[dict[str, Any]] = []
     users: list[dict[str, Any]] = []
     try:
