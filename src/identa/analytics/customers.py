@@ -3,7 +3,7 @@ inactive for N days, read from `customer_days`.
 
 `customer_days` counts the customers by the UTC day of their last login (kind 'login'), and
 those who never logged in by the day they were created (kind 'never'). Triggers on `users`
-(migration 0011) append every change to `customer_day_deltas`; `fold` (run by the rollup job)
+(migration 0015) append every change to `customer_day_deltas`; `fold` (run by the rollup job)
 adds them in. A read sums both tables, so it is exact whether or not the job ran.
 
 A cut-off falls inside a day: the whole days on either side come from the counts, and the

@@ -1,23 +1,25 @@
 """Bulk writes of database users for imports: many users, identities and credentials per statement.
 
-The identity domain's tables written with SQLAlchemy Core executemany, inside the caller's
-transaction (never commits). A user, its identity and its credential go in together: the caller
-commits the chunk as one transaction, so a failure leaves none of them.
+The identity domain's tables written with the driver's executemany (COPY on PostgreSQL), inside
+the caller's transaction (never commits); the per-row triggers on `users` are paused and their
+effects written once per chunk (the caller's `paused` context, identa.search.index). A user,
+its identity and its credential go in together: the caller commits the chunk as one
+transaction, so a failure leaves none of them.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from identa.connections.models import Connection
-from identa.db.base import UTCDateTime
+from identa.identity.bulk_sql import RawInsert, among, custom_plans, sqlite_cache
 from identa.identity.models import Identity, PasswordCredential, User
 from identa.identity.profile import gravatar_url
 from identa.search.index import insert_terms_paused
@@ -83,9 +85,27 @@ class Taken:
     local_ids: set[str]  # provider user ids already used by an identity on the connection
 
 
+# Given the chunk's connection and (user_id, created_at, last_login) of the users it inserts:
+# a context inside which the per-row insert triggers of other domains are paused, and which
+# writes their effects for the chunk on leaving (jobs passes the analytics one; identity does
+# not import analytics).
+PausedTriggers = Callable[
+    [AsyncConnection, Sequence[tuple[str, datetime, datetime | None]]],
+    AbstractAsyncContextManager[None],
+]
+
+
+@asynccontextmanager
+async def _nothing_paused(
+    _connection: AsyncConnection, _users: Sequence[tuple[str, datetime, datetime | None]]
+) -> AsyncIterator[None]:
+    yield
+
+
 class BulkUsers:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, paused: PausedTriggers = _nothing_paused) -> None:
         self._session = session
+        self._paused = paused
 
     async def taken(
         self,
@@ -97,40 +117,45 @@ class BulkUsers:
     ) -> Taken:
         emails, usernames, local_ids = list(emails), list(usernames), list(local_ids)
         db = self._session
-        found_emails: dict[str, str] = {}
-        if emails:
-            rows = await db.execute(
-                select(CREDENTIALS.c.email_key, CREDENTIALS.c.user_id).where(
-                    CREDENTIALS.c.connection_id == connection_id,
-                    CREDENTIALS.c.email_key.in_(emails),
+        async with custom_plans(db):
+            found_emails: dict[str, str] = {}
+            if emails:
+                rows = await db.execute(
+                    select(CREDENTIALS.c.email_key, CREDENTIALS.c.user_id).where(
+                        CREDENTIALS.c.connection_id == connection_id,
+                        among(self._session, CREDENTIALS.c.email_key, emails),
+                    )
                 )
-            )
-            found_emails = {str(key): str(user_id) for key, user_id in rows.all()}
-        found_usernames: set[str] = set()
-        if usernames:
-            rows = await db.execute(
-                select(CREDENTIALS.c.username_key).where(
-                    CREDENTIALS.c.connection_id == connection_id,
-                    CREDENTIALS.c.username_key.in_(usernames),
+                found_emails = {str(key): str(user_id) for key, user_id in rows.all()}
+            found_usernames: set[str] = set()
+            if usernames:
+                rows = await db.execute(
+                    select(CREDENTIALS.c.username_key).where(
+                        CREDENTIALS.c.connection_id == connection_id,
+                        among(self._session, CREDENTIALS.c.username_key, usernames),
+                    )
                 )
-            )
-            found_usernames = {str(row[0]) for row in rows.all()}
-        found_ids: set[str] = set()
-        found_locals: set[str] = set()
-        if local_ids:
-            rows = await db.execute(
-                select(USERS.c.user_id).where(
-                    USERS.c.user_id.in_([f"auth0|{local}" for local in local_ids])
+                found_usernames = {str(row[0]) for row in rows.all()}
+            found_ids: set[str] = set()
+            found_locals: set[str] = set()
+            if local_ids:
+                rows = await db.execute(
+                    select(USERS.c.user_id).where(
+                        among(
+                            self._session,
+                            USERS.c.user_id,
+                            [f"auth0|{local}" for local in local_ids],
+                        )
+                    )
                 )
-            )
-            found_ids = {str(row[0]) for row in rows.all()}
-            rows = await db.execute(
-                select(IDENTITIES.c.provider_user_id).where(
-                    IDENTITIES.c.connection_id == connection_id,
-                    IDENTITIES.c.provider_user_id.in_(local_ids),
+                found_ids = {str(row[0]) for row in rows.all()}
+                rows = await db.execute(
+                    select(IDENTITIES.c.provider_user_id).where(
+                        IDENTITIES.c.connection_id == connection_id,
+                        among(self._session, IDENTITIES.c.provider_user_id, local_ids),
+                    )
                 )
-            )
-            found_locals = {str(row[0]) for row in rows.all()}
+                found_locals = {str(row[0]) for row in rows.all()}
         return Taken(found_emails, found_usernames, found_ids, found_locals)
 
     async def insert(
@@ -144,41 +169,58 @@ class BulkUsers:
         if not users:
             return
         driver = await self._session.connection()
-        raw = _RawInsert(driver)
+        async with sqlite_cache(driver):
+            await self._insert(driver, connection, users, now)
+
+    async def _insert(
+        self,
+        driver: AsyncConnection,
+        connection: Connection,
+        users: Sequence[ImportedUser],
+        now: datetime,
+    ) -> None:
+        raw = RawInsert(driver)
 
         async def insert_users() -> None:
             await raw.insert(USERS, [_user_row(user, now) for user in users])
 
-        # On SQLite the search terms are written in one executemany instead of by the
-        # per-row trigger (several times cheaper); see identa.search.index.
-        await insert_terms_paused(
-            driver,
-            insert_users,
-            ((user.user_id, user.user_metadata, user.app_metadata) for user in users),
-        )
-        await raw.insert(
-            IDENTITIES,
-            [
-                {
-                    "user_id": user.user_id,
-                    "connection_id": connection.id,
-                    "connection_name": connection.name,
-                    "provider": "auth0",
-                    "provider_user_id": user.local_id,
-                    "is_social": False,
-                    "position": 0,
-                    "profile_data": None,
-                    "created_at": now,
-                }
-                for user in users
-            ],
-        )
-        rows = await self._session.execute(
-            select(IDENTITIES.c.id, IDENTITIES.c.provider_user_id).where(
-                IDENTITIES.c.connection_id == connection.id,
-                IDENTITIES.c.provider_user_id.in_([user.local_id for user in users]),
+        # The per-row analytics triggers (customer days, user changes) are paused and their
+        # effects written once for the chunk; on SQLite the search terms likewise are written in
+        # one executemany instead of by the per-row trigger (see identa.search.index).
+        async with self._paused(driver, [(user.user_id, now, None) for user in users]):
+            await insert_terms_paused(
+                driver,
+                insert_users,
+                ((user.user_id, user.user_metadata, user.app_metadata) for user in users),
             )
-        )
+            await raw.insert(
+                IDENTITIES,
+                [
+                    {
+                        "user_id": user.user_id,
+                        "connection_id": connection.id,
+                        "connection_name": connection.name,
+                        "provider": "auth0",
+                        "provider_user_id": user.local_id,
+                        "is_social": False,
+                        "position": 0,
+                        "profile_data": None,
+                        "created_at": now,
+                    }
+                    for user in users
+                ],
+            )
+        async with custom_plans(self._session):
+            rows = await self._session.execute(
+                select(IDENTITIES.c.id, IDENTITIES.c.provider_user_id).where(
+                    IDENTITIES.c.connection_id == connection.id,
+                    among(
+                        self._session,
+                        IDENTITIES.c.provider_user_id,
+                        [user.local_id for user in users],
+                    ),
+                )
+            )
         identity_ids = {str(local): int(id_) for id_, local in rows.all()}
         await raw.insert(
             CREDENTIALS,
@@ -258,63 +300,3 @@ def _user_row(user: ImportedUser, now: datetime) -> dict[str, Any]:
         "app_metadata": user.app_metadata or {},
         "extra": {},
     }
-
-
-class _RawInsert:
-    """INSERT … VALUES executed with the DBAPI's executemany, values adapted as the column
-    types would (JSON text, UTC timestamps as SQLite stores them, booleans)."""
-
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
-        self._dialect = connection.dialect
-        self._sqlite = self._dialect.name == "sqlite"
-        self._last_time: datetime | None = None
-        self._last_adapted: Any = None
-
-    async def insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
-        names = list(rows[0])
-        quote = self._dialect.identifier_preparer.quote
-        style = self._dialect.paramstyle
-        if style == "qmark":
-            marks = ", ".join("?" for _ in names)
-        elif style in ("numeric_dollar", "numeric"):
-            sign = "$" if style == "numeric_dollar" else ":"
-            marks = ", ".join(f"{sign}{index + 1}" for index in range(len(names)))
-        else:
-            marks = ", ".join("%s" for _ in names)
-        # Identifiers come from the table definition, every value is a bound parameter.
-        columns = ", ".join(quote(name) for name in names)
-        sql = f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({marks})"  # noqa: S608
-        special = [
-            (index, adapt)
-            for index, name in enumerate(names)
-            if (adapt := self._adapter(table.c[name].type)) is not None
-        ]
-        values: list[tuple[Any, ...]] = []
-        for row in rows:
-            items = list(row.values())
-            for index, adapt in special:
-                items[index] = adapt(items[index])
-            values.append(tuple(items))
-        await self._connection.exec_driver_sql(sql, values)
-
-    def _adapter(self, column_type: Any) -> Callable[[Any], Any] | None:
-        if isinstance(column_type, UTCDateTime):
-            return self._timestamp
-        if isinstance(column_type, JSON):
-            return _json
-        return None
-
-    def _timestamp(self, value: datetime | None) -> Any:
-        # A chunk's rows share one timestamp: adapt it once.
-        if value is None or value is self._last_time:
-            return None if value is None else self._last_adapted
-        adapted: Any = value.astimezone(UTC)
-        if self._sqlite:
-            adapted = adapted.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
-        self._last_time, self._last_adapted = value, adapted
-        return adapted
-
-
-def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value)

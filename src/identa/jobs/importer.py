@@ -1,8 +1,8 @@
-"""Users imports: parse and validate the whole file in Python, then write it chunk by chunk.
+"""Users imports: parse the whole file, then validate and write it chunk by chunk.
 
-Each chunk is one transaction: the new users with their identities and credentials (Core
-executemany), the upserts, the refused records, and the job's checkpoint. Nothing is written per
-row, and a crash between chunks loses nothing and duplicates nothing.
+Each chunk is one transaction: the new users with their identities and credentials (the driver's
+executemany, COPY on PostgreSQL), the upserts, the refused records, and the job's checkpoint.
+Nothing is written per row, and a crash between chunks loses nothing and duplicates nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from identa.analytics.bulk_effects import paused_insert_triggers
 from identa.connections.models import Connection
 from identa.identity.bulk import BulkUsers, ImportedUser, UserUpdate
 from identa.jobs.errors import InvalidImportFile
@@ -46,31 +47,47 @@ def split_pieces(data: bytes) -> list[bytes]:
 def check_records(records: Sequence[Any], validator: RecordValidator) -> list[Checked]:
     """Validates every record; a later record repeating an e-mail, username or user_id of an
     earlier one is refused (the first one is imported)."""
-    checked: list[Checked] = [validator.validate(raw) for raw in records]
-    seen: dict[tuple[str, str], int] = {}
-    for position, result in enumerate(checked):
-        if not isinstance(result, ValidRecord):
-            continue
-        user = result.user
-        keys = [("email", user.email), ("user_id", user.local_id)]
-        if user.username:
-            keys.append(("username", user.username))
-        clash = next(
-            ((name, seen[(name, value)]) for name, value in keys if (name, value) in seen), None
-        )
-        if clash is not None:
-            name, first = clash
-            checked[position] = [
-                error(
-                    "DUPLICATED_USER",
-                    f"The {name} is also used by record {first} of this file.",
-                    name,
-                )
-            ]
-            continue
-        for key in keys:
-            seen[key] = position
-    return checked
+    return RecordChecker(validator).check(records)
+
+
+class RecordChecker:
+    """`check_records` piece by piece: each call checks the records following those of the
+    previous calls (the repeats are looked for across all of them). The worker checks the next
+    chunk in a thread while the database writes the current one."""
+
+    def __init__(self, validator: RecordValidator) -> None:
+        self._validator = validator
+        self._seen: dict[tuple[str, str], int] = {}
+        self._position = 0
+
+    def check(self, records: Sequence[Any]) -> list[Checked]:
+        checked: list[Checked] = [self._validator.validate(raw) for raw in records]
+        seen, first_position = self._seen, self._position
+        self._position += len(records)
+        for offset, result in enumerate(checked):
+            if not isinstance(result, ValidRecord):
+                continue
+            user = result.user
+            keys = [("email", user.email), ("user_id", user.local_id)]
+            if user.username:
+                keys.append(("username", user.username))
+            clash = next(
+                ((name, seen[(name, value)]) for name, value in keys if (name, value) in seen),
+                None,
+            )
+            if clash is not None:
+                name, first = clash
+                checked[offset] = [
+                    error(
+                        "DUPLICATED_USER",
+                        f"The {name} is also used by record {first} of this file.",
+                        name,
+                    )
+                ]
+                continue
+            for key in keys:
+                seen[key] = first_position + offset
+        return checked
 
 
 @dataclass
@@ -98,7 +115,7 @@ async def write_chunk(
             valid.append((start + offset, item))
         else:
             result.refused.append((start + offset, raw[offset], item))
-    bulk = BulkUsers(db)
+    bulk = BulkUsers(db, paused_insert_triggers)
     taken = await bulk.taken(
         connection.id,
         emails=[v.user.email for _, v in valid],

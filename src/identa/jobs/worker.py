@@ -31,7 +31,7 @@ from identa.events.service import EventRecorder, EventSubject
 from identa.identity.validation import DEFAULT_USERNAME_MAX, DEFAULT_USERNAME_MIN
 from identa.jobs import exporter
 from identa.jobs.errors import LeaseLost
-from identa.jobs.importer import check_records, parse_users_file, write_chunk
+from identa.jobs.importer import RecordChecker, parse_users_file, write_chunk
 from identa.jobs.models import (
     COMPLETED,
     FAILED,
@@ -185,15 +185,21 @@ class JobRunner:
             username_min=_bound(connection, "min", DEFAULT_USERNAME_MIN),
             username_max=_bound(connection, "max", DEFAULT_USERNAME_MAX),
         )
-        checked = await asyncio.to_thread(check_records, records, validator)
+        checker = RecordChecker(validator)
         start, chunks = job.processed, 0
+        if start:
+            # Resuming: the records already written still count for the repeats in the file.
+            await asyncio.to_thread(checker.check, records[:start])
         size = self._settings.import_chunk_size
         while start < len(records):
             self._checkpoint_reached(stop, chunks, max_chunks)
             end = min(start + size, len(records))
+            # Not ahead of the writes in a thread: that thread holding the GIL would slow the
+            # event loop's database round trips more than it gains.
+            checked = await asyncio.to_thread(checker.check, records[start:end])
             for attempt in range(CHUNK_RETRIES):
                 try:
-                    job = await self._import_chunk(job, connection, records, checked, start, end)
+                    job = await self._import_chunk(job, connection, records, checked, start)
                     break
                 except (IntegrityError, OperationalError):
                     # A concurrent sign-up took an e-mail or username between our check and our
@@ -213,8 +219,8 @@ class JobRunner:
         records: list[Any],
         checked: list[Any],
         start: int,
-        end: int,
     ) -> Job:
+        end = start + len(checked)
         now = self._clock.now()
         async with UnitOfWork(self._sessions) as uow:
             db = uow.session
@@ -227,7 +233,7 @@ class JobRunner:
                 upsert=job.upsert,
                 start=start,
                 raw=records[start:end],
-                checked=checked[start:end],
+                checked=checked,
                 now=now,
             )
             await store.add_errors(job.id, result.refused)

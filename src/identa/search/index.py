@@ -93,6 +93,8 @@ async def insert_terms_paused(
     rows: list[Term] = []
     for user_id, user_metadata, app_metadata in users:
         rows.extend(terms_of(user_id, user_metadata, app_metadata))
+    # In the table's key order: the clustered b-tree is then filled page after page.
+    rows.sort(key=lambda row: (row[0], row[1]))
     if rows:
         await connection.exec_driver_sql(
             "INSERT OR IGNORE INTO user_search_terms (user_id, field, value, type) "
