@@ -120,3 +120,22 @@ class Visitor:
     async def login(self, email: str, password: str = GOOD_PASSWORD) -> Page:
         page = await self.get("/u/login")
         return await self.submit(page, {"username": email, "password": password})
+
+
+async def load_demo(
+    container: Container, customers: int, *, seed: int, facts: bool = True
+) -> Container:
+    """The InnovaShoes demo data set (identa.jobs.demo), small, in the test's database."""
+    from identa.jobs.demo import build_demo
+
+    async with container.unit_of_work() as uow:
+        await build_demo(
+            uow.session,
+            container.connections,
+            customers=customers,
+            now=container.clock.now(),
+            seed=seed,
+            facts=facts,
+        )
+        await uow.commit()
+    return container

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from identa.container import Container
-from identa.jobs.demo import build_demo
+from tests.factories import load_demo
 
 DAYS = 70
 
@@ -203,17 +203,7 @@ def check(body: dict[str, Any], want: dict[str, Any]) -> None:
 
 @pytest.fixture
 async def loaded(container: Container) -> Container:
-    async with container.unit_of_work() as uow:
-        await build_demo(
-            uow.session,
-            container.connections,
-            customers=120,
-            now=container.clock.now(),
-            seed=7,
-            facts=False,
-        )
-        await uow.commit()
-    return container
+    return await load_demo(container, 120, seed=7, facts=False)
 
 
 async def test_figures_match_an_independent_count(

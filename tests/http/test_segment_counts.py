@@ -17,9 +17,9 @@ from identa.analytics import figures, rollups, segment_counts, segments
 from identa.connections.models import Connection
 from identa.container import Container
 from identa.identity.models import Identity, User
-from identa.jobs.demo import build_demo
 from identa.search import compile_user_query
 from identa.search.service import count_users
+from tests.factories import load_demo
 
 GENDERS = ("male", "female", "other")
 INTERESTS = ("fitness", "running", "yoga", "music")
@@ -65,11 +65,7 @@ async def _blocked(container: Container) -> set[str]:
 
 
 async def test_saved_segment_count_is_live(api: httpx.AsyncClient, container: Container) -> None:
-    async with container.unit_of_work() as uow:
-        await build_demo(
-            uow.session, container.connections, customers=50, now=container.clock.now(), seed=5
-        )
-        await uow.commit()
+    await load_demo(container, 50, seed=5)
     users = await _raw_users(container)
     for user in users[:6]:
         await api.patch(f"/api/v2/users/{user['user_id']}", json={"app_metadata": {"plan": "gold"}})

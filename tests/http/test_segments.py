@@ -11,16 +11,12 @@ import pytest
 
 from identa.container import Container
 from identa.jobs.demo import build_demo
+from tests.factories import load_demo
 
 
 @pytest.fixture
 async def loaded(container: Container) -> Container:
-    async with container.unit_of_work() as uow:
-        await build_demo(
-            uow.session, container.connections, customers=60, now=container.clock.now(), seed=3
-        )
-        await uow.commit()
-    return container
+    return await load_demo(container, 60, seed=3)
 
 
 async def _ids(api: httpx.AsyncClient, q: str) -> set[str]:

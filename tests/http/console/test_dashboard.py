@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from identa.container import Container
-from identa.jobs.demo import build_demo
+from tests.factories import load_demo
 from tests.http.console.conftest import ConsoleLogin
 
 DAYS = 60
@@ -34,17 +34,7 @@ def _json(value: Any) -> Any:
 
 @pytest.fixture
 async def loaded(container: Container) -> Container:
-    async with container.unit_of_work() as uow:
-        await build_demo(
-            uow.session,
-            container.connections,
-            customers=90,
-            now=container.clock.now(),
-            seed=11,
-            facts=False,
-        )
-        await uow.commit()
-    return container
+    return await load_demo(container, 90, seed=11, facts=False)
 
 
 async def _raw(container: Container) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:

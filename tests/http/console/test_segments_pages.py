@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from identa.container import Container
-from identa.jobs.demo import build_demo
+from tests.factories import load_demo
 from tests.http.console.conftest import ConsoleLogin, ConsoleSession
 
 MEN_INTO_FITNESS = (
@@ -24,12 +24,7 @@ MEN_INTO_FITNESS = (
 
 @pytest.fixture
 async def loaded(container: Container) -> Container:
-    async with container.unit_of_work() as uow:
-        await build_demo(
-            uow.session, container.connections, customers=60, now=container.clock.now(), seed=5
-        )
-        await uow.commit()
-    return container
+    return await load_demo(container, 60, seed=5)
 
 
 async def _men_into_fitness(container: Container) -> set[str]:
