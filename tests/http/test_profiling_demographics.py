@@ -78,3 +78,41 @@ async def test_metadata_patched_through_the_api_reaches_the_demographics(
         )
         assert sorted(interests.all()) == sorted(demographics["interests"])
         assert "fitness" in [i.lower() for i in demographics["interests"]]
+
+
+async def test_imported_customers_are_in_the_demographic_segments_before_they_log_in(
+    api: httpx.AsyncClient, container: Container
+) -> None:
+    from tests.http.test_management_jobs import import_and_run
+
+    records = [
+        {"email": "mia@example.com", "email_verified": True,
+         "user_metadata": {"gender": "female", "birthdate": "1994-02-11",
+                           "interests": ["fitness", "yoga", "fitness"]}},
+        {"email": "leo@example.com",
+         "user_metadata": {"gender": "male"}, "app_metadata": {"plan": "gold"}},
+        {"email": "kim@example.com"},
+    ]  # fmt: skip
+    job = await import_and_run(api, container, records)
+    assert job["status"] == "completed", job
+
+    found = await api.get(
+        "/api/v2/users",
+        params={"q": "app_metadata.demographics.interests:fitness", "fields": "email"},
+    )
+    assert [u["email"] for u in found.json()] == ["mia@example.com"]
+    leo = (await api.get("/api/v2/users-by-email", params={"email": "leo@example.com"})).json()[0]
+    assert leo["app_metadata"] == {"plan": "gold", "demographics": {"gender": "male"}}
+    kim = (await api.get("/api/v2/users-by-email", params={"email": "kim@example.com"})).json()[0]
+    assert "app_metadata" not in kim or "demographics" not in kim["app_metadata"]
+
+    async with container.unit_of_work() as uow:
+        rows = await uow.session.execute(
+            select(CustomerInterest.user_id, CustomerInterest.interest)
+        )
+        by_user: dict[str, set[str]] = {}
+        for user_id, interest in rows.all():
+            by_user.setdefault(user_id, set()).add(interest)
+    mia = (await api.get("/api/v2/users-by-email", params={"email": "mia@example.com"})).json()[0]
+    assert by_user == {mia["user_id"]: set(mia["app_metadata"]["demographics"]["interests"])}
+    assert {i.lower() for i in by_user[mia["user_id"]]} == {"fitness", "yoga"}

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import copy
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from identa.core.clock import Clock
@@ -59,6 +60,60 @@ def demographics_document(found: Demographics) -> dict[str, Any]:
         "income_band": found.income_band,
     }
     return {key: value for key, value in doc.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class ImportedCustomer:
+    """An imported user's demographics: the app_metadata to store (with the mirror a login would
+    add) and what segments and breakdowns read."""
+
+    user_id: str
+    app_metadata: dict[str, Any] | None
+    demographics: Demographics
+
+
+def imported_customer(
+    user_id: str,
+    user_metadata: dict[str, Any] | None,
+    app_metadata: dict[str, Any] | None,
+    now: datetime,
+) -> ImportedCustomer:
+    """What a bulk import stores for a new user so that segments find them before their first
+    login (the same reading of the metadata as at a login)."""
+    found = demographics_of(None, user_metadata, app_metadata, now.date())
+    document = demographics_document(found)
+    if document and (app_metadata or {}).get("demographics") != document:
+        app_metadata = {**(app_metadata or {}), "demographics": document}
+    return ImportedCustomer(user_id, app_metadata, found)
+
+
+async def record_imported(
+    db: AsyncSession, customers: Sequence[ImportedCustomer], now: datetime
+) -> None:
+    """The profiles and interests of newly inserted users, one statement each (the users must be
+    in the transaction already)."""
+    profiles = [
+        {
+            "user_id": c.user_id,
+            "gender": c.demographics.gender,
+            "birthdate": c.demographics.birthdate,
+            "locale": c.demographics.locale,
+            "income_band": c.demographics.income_band,
+            "sentiment_count": 0,
+            "updated_at": now,
+        }
+        for c in customers
+        if demographics_document(c.demographics)
+    ]
+    if profiles:
+        await db.execute(insert(CustomerProfile), profiles)
+    interests = [
+        {"user_id": c.user_id, "interest": interest}
+        for c in customers
+        for interest in dict.fromkeys(c.demographics.interests)
+    ]
+    if interests:
+        await db.execute(insert(CustomerInterest), interests)
 
 
 class Enrichment:

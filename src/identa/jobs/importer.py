@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from identa.analytics.bulk_effects import paused_insert_triggers
 from identa.connections.models import Connection
+from identa.enrichment.service import imported_customer, record_imported
 from identa.identity.bulk import BulkUsers, ImportedUser, UserUpdate
 from identa.jobs.errors import InvalidImportFile
 from identa.jobs.records import ErrorList, RecordValidator, ValidRecord, error
@@ -149,7 +150,17 @@ async def write_chunk(
             result.refused.append((position, raw[position - start], [problem]))
             continue
         inserts.append(user)
+    # Demographics as a login would read them, so segments find imported customers at once.
+    customers = [
+        imported_customer(user.user_id, user.user_metadata, user.app_metadata, now)
+        for user in inserts
+    ]
+    inserts = [
+        replace(user, app_metadata=customer.app_metadata)
+        for user, customer in zip(inserts, customers, strict=True)
+    ]
     await bulk.insert(connection, inserts, now)
+    await record_imported(db, customers, now)
     await bulk.update(connection.id, updates, now)
     result.inserted, result.updated = len(inserts), len(updates)
     result.refused.sort(key=lambda item: item[0])
