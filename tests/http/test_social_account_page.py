@@ -5,10 +5,8 @@ another profile, disconnect a secondary identity (CSRF-checked, never the primar
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from identa.container import Container
@@ -23,20 +21,6 @@ from tests.http.test_social_login import (
     users,
 )
 from tests.standins.social_providers import StandIn
-
-
-@pytest.fixture(scope="module")
-def standin_server() -> Iterator[StandIn]:
-    server = StandIn().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def standin(standin_server: StandIn) -> StandIn:
-    standin_server.reset()
-    return standin_server
-
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -25,20 +24,6 @@ from tests.http.test_social_login import (
     users,
 )
 from tests.standins.social_providers import StandIn
-
-
-@pytest.fixture(scope="module")
-def standin_server() -> Iterator[StandIn]:
-    server = StandIn().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def standin(standin_server: StandIn) -> StandIn:
-    standin_server.reset()
-    return standin_server
-
 
 # -- RFC 9207 ----------------------------------------------------------------------------------
 

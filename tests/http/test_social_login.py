@@ -5,7 +5,6 @@ account linking."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -19,19 +18,6 @@ from identa.identity.models import Identity, User
 from identa.identity.profile import user_to_dict
 from tests.factories import GOOD_PASSWORD, create_user
 from tests.standins.social_providers import StandIn
-
-
-@pytest.fixture(scope="module")
-def standin_server() -> Iterator[StandIn]:
-    server = StandIn().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def standin(standin_server: StandIn) -> StandIn:
-    standin_server.reset()
-    return standin_server
 
 
 async def default_client_id(container: Container) -> str:

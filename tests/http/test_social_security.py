@@ -7,10 +7,8 @@ the new account of somebody else's upstream identity, or learn whose e-mail it m
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
 from identa.container import Container
 from identa.http.csrf import CSRF_COOKIE, CSRF_FIELD, Csrf
@@ -19,19 +17,6 @@ from tests.conftest import PUBLIC_URL
 from tests.factories import GOOD_PASSWORD, create_user
 from tests.http.test_social_login import make_connection, set_linking, social_login, users
 from tests.standins.social_providers import StandIn
-
-
-@pytest.fixture(scope="module")
-def standin_server() -> Iterator[StandIn]:
-    server = StandIn().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def standin(standin_server: StandIn) -> StandIn:
-    standin_server.reset()
-    return standin_server
 
 
 def attacker_browser(api: httpx.AsyncClient, container: Container) -> tuple[httpx.AsyncClient, str]:
