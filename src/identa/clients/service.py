@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 from collections.abc import Sequence
@@ -16,6 +15,7 @@ from identa.clients.errors import ClientNotFound
 from identa.clients.models import APP_TYPES, AUTH_METHODS, Client
 from identa.core import ids
 from identa.core.clock import Clock
+from identa.core.digests import token_digest
 from identa.core.errors import InvalidInput
 
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$")
@@ -28,7 +28,7 @@ DEFAULT_GRANTS = {
 
 
 def hash_secret(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+    return token_digest(secret)
 
 
 @dataclass(frozen=True)

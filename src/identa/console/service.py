@@ -17,9 +17,10 @@ from identa.console.errors import (
     WrongStaffCredentials,
 )
 from identa.console.models import ROLES, AuditEntry, StaffSession, StaffUser
-from identa.console.store import AuditStore, StaffSessionStore, StaffStore, token_digest
+from identa.console.store import AuditStore, StaffSessionStore, StaffStore
 from identa.core import ids
 from identa.core.clock import Clock
+from identa.core.digests import token_digest
 from identa.identity.errors import InvalidEmail
 from identa.identity.passwords import MAX_PASSWORD_BYTES, PasswordHasher
 from identa.identity.validation import normalize_email

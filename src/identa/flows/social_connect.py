@@ -12,7 +12,6 @@ lifecycle event.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +25,7 @@ from identa.connections.social.presets import is_upstream
 from identa.connections.social.upstream import UpstreamResult, display_name
 from identa.core import ids
 from identa.core.context import RequestContext
+from identa.core.digests import token_digest
 from identa.core.errors import DomainError, InvalidInput
 from identa.events.catalog import LogType
 from identa.events.lifecycle import UserEvents, UserEventType
@@ -67,10 +67,6 @@ def _label(connection: Connection | None, fallback: str) -> str:
     if is_upstream(connection.strategy):
         return display_name(connection)
     return connection.display_name or ("Password" if connection.strategy == "auth0" else fallback)
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 class AccountConnections:
@@ -140,7 +136,7 @@ class AccountConnections:
         )
         db.add(flow)
         await db.flush()
-        binding = {"user_id": sso.user_id, "session": _digest(sso.id)}
+        binding = {"user_id": sso.user_id, "session": token_digest(sso.id)}
         return await self.social.begin_flow(
             db, flow, connection, purpose=CONNECT, login_hint=user.email, binding=binding
         )
@@ -160,7 +156,7 @@ class AccountConnections:
         if (
             sso is None
             or sso.user_id != binding.get("user_id")
-            or not hmac.compare_digest(_digest(sso.id), str(binding.get("session")))
+            or not hmac.compare_digest(token_digest(sso.id), str(binding.get("session")))
         ):
             raise ConnectRefused(
                 "session_mismatch",

@@ -6,7 +6,6 @@ providers; or they keep the two apart. Nothing is linked on an e-mail match alon
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -19,6 +18,7 @@ from identa.connections.social.presets import is_upstream
 from identa.connections.social.upstream import display_name
 from identa.core import ids
 from identa.core.context import RequestContext
+from identa.core.digests import token_digest
 from identa.core.errors import DomainError, InvalidInput
 from identa.events.catalog import LogType
 from identa.flows.models import FlowView, LoginOutcome, subject_for
@@ -29,10 +29,6 @@ from identa.identity.social import FederatedLogin
 
 if TYPE_CHECKING:
     from identa.flows.social import SocialLogins
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 class LinkProofFailed(DomainError):
@@ -58,7 +54,7 @@ class LinkPrompts:
                     "pending_link": {
                         "user_id": user.user_id,
                         "login": asdict(login),
-                        "browser": _digest(browser),
+                        "browser": token_digest(browser),
                     },
                 }
                 await db.flush()
@@ -72,7 +68,7 @@ class LinkPrompts:
         pending = view.flow.request.get("pending_link")
         if not isinstance(pending, dict) or not browser_token:
             return False
-        return hmac.compare_digest(_digest(browser_token), str(pending.get("browser")))
+        return hmac.compare_digest(token_digest(browser_token), str(pending.get("browser")))
 
     async def pending_link(
         self, db: AsyncSession, view: FlowView

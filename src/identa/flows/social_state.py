@@ -10,7 +10,6 @@ exchange happens between two short transactions.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import timedelta
@@ -30,6 +29,7 @@ from identa.connections.social.upstream import (
 )
 from identa.core import ids
 from identa.core.context import RequestContext
+from identa.core.digests import token_digest
 from identa.core.errors import DomainError, InvalidInput
 from identa.core.secretbox import SecretBox
 from identa.events.catalog import LogType
@@ -91,10 +91,6 @@ class NeedsLinkPrompt:
 
     flow_id: str
     browser_token: str
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 class UpstreamRoundTrip:
@@ -169,8 +165,8 @@ class UpstreamRoundTrip:
             **flow.request,
             "upstream": {
                 "connection_id": connection.id,
-                "state": _digest(secret),
-                "browser": _digest(browser),
+                "state": token_digest(secret),
+                "browser": token_digest(browser),
                 "nonce": nonce,
                 "code_verifier": verifier,
                 "started_at": now.isoformat(),
@@ -201,7 +197,7 @@ class UpstreamRoundTrip:
             raise CallbackRefused(
                 "state_mismatch", "The connection no longer exists.", client=client
             )
-        if not hmac.compare_digest(_digest(secret), str(upstream.get("state"))):
+        if not hmac.compare_digest(token_digest(secret), str(upstream.get("state"))):
             raise CallbackRefused(
                 "state_mismatch",
                 "This login response does not belong to a login in progress.",
@@ -224,7 +220,7 @@ class UpstreamRoundTrip:
         flow.request = {**flow.request, "upstream": {**upstream, "consumed": True}}
         await db.flush()
         if not browser_token or not hmac.compare_digest(
-            _digest(browser_token), str(upstream.get("browser"))
+            token_digest(browser_token), str(upstream.get("browser"))
         ):
             raise CallbackRefused(
                 "state_mismatch",

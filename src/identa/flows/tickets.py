@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -11,15 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from identa.core import ids
 from identa.core.clock import Clock
+from identa.core.digests import token_digest
 from identa.flows.errors import TicketInvalid
 from identa.flows.models import Ticket
 
 VERIFY_EMAIL = "verify_email"
 RESET_PASSWORD = "reset_password"
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -48,7 +44,7 @@ class TicketService:
         token = ids.opaque_token(32)
         ticket = Ticket(
             id=ids.opaque_token(12),
-            token_hash=_digest(token),
+            token_hash=token_digest(token),
             purpose=purpose,
             user_id=user_id,
             identity_id=identity_id,
@@ -67,7 +63,7 @@ class TicketService:
         """The live ticket for a token, without using it up."""
         if not token or len(token) > 256:
             raise TicketInvalid("This link is invalid or has expired.")
-        ticket = await db.scalar(select(Ticket).where(Ticket.token_hash == _digest(token)))
+        ticket = await db.scalar(select(Ticket).where(Ticket.token_hash == token_digest(token)))
         if (
             ticket is None
             or ticket.purpose != purpose

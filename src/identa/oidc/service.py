@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from identa.clients.models import Client
 from identa.core import ids
 from identa.core.clock import Clock
+from identa.core.digests import token_digest
 from identa.identity.models import User
 from identa.identity.profile import user_to_dict
 from identa.oidc.apis import CURRENT_USER_SCOPES, DEFAULT_ACCESS_TTL, ApiRegistry
@@ -31,10 +32,6 @@ OIDC_SCOPES = frozenset({"openid", "profile", "email", "address", "phone", "offl
 CODE_TTL = timedelta(seconds=60)
 ID_TOKEN_TTL = 36000
 REFRESH_TTL = timedelta(days=30)
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
 def token_hash(token: str) -> str:
@@ -132,7 +129,7 @@ class OidcService(ApiRegistry):
         now = self._clock.now()
         db.add(
             AuthorizationCode(
-                code_hash=_digest(code),
+                code_hash=token_digest(code),
                 client_id=request.client_id,
                 user_id=user.user_id,
                 session_id=session_id,
@@ -159,7 +156,7 @@ class OidcService(ApiRegistry):
         code = params.get("code")
         if not isinstance(code, str) or not code or len(code) > 256:
             raise invalid_request("missing code parameter")
-        row = await db.get(AuthorizationCode, _digest(code))
+        row = await db.get(AuthorizationCode, token_digest(code))
         now = self._clock.now()
         if row is None or row.client_id != client.client_id:
             raise invalid_grant("Invalid authorization code")
@@ -205,7 +202,7 @@ class OidcService(ApiRegistry):
         now = self._clock.now()
         row = RefreshToken(
             id=ids.opaque_token(12),
-            token_hash=_digest(token),
+            token_hash=token_digest(token),
             family_id=family_id or ids.opaque_token(12),
             client_id=grant.client.client_id,
             user_id=grant.user.user_id,
@@ -226,7 +223,9 @@ class OidcService(ApiRegistry):
     async def rotate_refresh_token(
         self, db: AsyncSession, client: Client, token: str
     ) -> RefreshToken:
-        row = await db.scalar(select(RefreshToken).where(RefreshToken.token_hash == _digest(token)))
+        row = await db.scalar(
+            select(RefreshToken).where(RefreshToken.token_hash == token_digest(token))
+        )
         now = self._clock.now()
         if row is None or row.client_id != client.client_id or row.revoked_at is not None:
             raise invalid_grant("Unknown or invalid refresh token.")
@@ -253,7 +252,9 @@ class OidcService(ApiRegistry):
         """The refresh token if it could be rotated now, without rotating it (the rules run in
         between, and a refusal by them leaves the token usable). A token that cannot be used goes
         through `rotate_refresh_token`, whose refusals (and reuse detection) apply."""
-        row = await db.scalar(select(RefreshToken).where(RefreshToken.token_hash == _digest(token)))
+        row = await db.scalar(
+            select(RefreshToken).where(RefreshToken.token_hash == token_digest(token))
+        )
         if (
             row is None
             or row.client_id != client.client_id
@@ -272,7 +273,9 @@ class OidcService(ApiRegistry):
         )
 
     async def revoke_refresh_token(self, db: AsyncSession, client: Client, token: str) -> bool:
-        row = await db.scalar(select(RefreshToken).where(RefreshToken.token_hash == _digest(token)))
+        row = await db.scalar(
+            select(RefreshToken).where(RefreshToken.token_hash == token_digest(token))
+        )
         if row is None or row.client_id != client.client_id:
             return False
         await self.revoke_family(db, row.family_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -12,13 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from identa.core import ids
 from identa.core.clock import Clock
+from identa.core.digests import token_digest
 from identa.sessions.models import SsoSession
 
 COOKIE_NAME = "identa_session"
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -51,7 +47,7 @@ class SessionService:
         token = ids.opaque_token(32)
         sso = SsoSession(
             id=ids.opaque_token(12),
-            token_hash=_digest(token),
+            token_hash=token_digest(token),
             user_id=user_id,
             connection=connection,
             authenticated_at=now,
@@ -75,7 +71,9 @@ class SessionService:
         """The live session for a cookie token, or None when absent, expired or revoked."""
         if not token or len(token) > 256:
             return None
-        sso = await db.scalar(select(SsoSession).where(SsoSession.token_hash == _digest(token)))
+        sso = await db.scalar(
+            select(SsoSession).where(SsoSession.token_hash == token_digest(token))
+        )
         now = self._clock.now()
         if sso is None or sso.revoked_at is not None:
             return None
@@ -99,7 +97,7 @@ class SessionService:
     async def revoke_token(self, db: AsyncSession, token: str, *, reason: str) -> None:
         await db.execute(
             update(SsoSession)
-            .where(SsoSession.token_hash == _digest(token), SsoSession.revoked_at.is_(None))
+            .where(SsoSession.token_hash == token_digest(token), SsoSession.revoked_at.is_(None))
             .values(revoked_at=self._clock.now(), revoked_reason=reason)
         )
 
